@@ -1,0 +1,167 @@
+"""Exports, as generators of text (or bytes) that stream with flat memory and a fixed number of queries.
+
+The EIBench export holds the project's **final** samples: ``user.jsonl`` and ``basic_ground_truth.json`` for
+basic samples (in their own record orders), ``ec_complex.jsonl`` for complex ones; each trigger list is the
+kept triggers in position order. The provenance export has one JSON line per sample with every trigger
+(whatever its fate) and the sample's whole event history.
+"""
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from .formats import eibench
+from .models import Event, Project, Sample, Trigger
+
+CHUNK = 5000
+EIBENCH_FILES = (eibench.QUESTIONS_FILE, eibench.GROUND_TRUTH_FILE, eibench.COMPLEX_FILE)
+
+
+def _final(project: Project, kind: str):
+    return Sample.objects.filter(project=project, kind=kind, state=Sample.State.FINAL)
+
+
+def _first(row):
+    return row[0]
+
+
+def _merge(parents, children, parent_id=_first, child_id=_first):
+    """Pair each parent row with its child rows (a merge join); both come ordered the same way."""
+    children = iter(children)
+    pending = next(children, None)
+    for parent in parents:
+        mine = []
+        pid = parent_id(parent)
+        while pending is not None and child_id(pending) == pid:
+            mine.append(pending)
+            pending = next(children, None)
+        yield parent, mine
+
+
+def _trigger_lists(samples, order: tuple[str, ...]) -> Iterator[tuple[tuple, str]]:
+    """``(sample row, rendered kept-trigger list)`` for ``samples`` in ``order``: two streamed queries."""
+    rows = samples.order_by(*order, "id").values_list("id", "image__dataset_key", "question")
+    kept = (
+        Trigger.objects.filter(sample__in=samples, fate=Trigger.Fate.KEPT)
+        .order_by(*(f"sample__{o}" for o in order), "sample_id", "position", "id")
+        .values_list("sample_id", "label", "text")
+    )
+    for sample, triggers in _merge(rows.iterator(chunk_size=CHUNK), kept.iterator(chunk_size=CHUNK * 5)):
+        yield sample, eibench.render_trigger_list((label, text) for _sid, label, text in triggers)
+
+
+def eibench_parts(project: Project) -> dict[str, bool]:
+    """Which EIBench files the project has something for."""
+    basic = _final(project, Sample.Kind.BASIC).exists()
+    return {
+        eibench.QUESTIONS_FILE: basic,
+        eibench.GROUND_TRUTH_FILE: basic,
+        eibench.COMPLEX_FILE: _final(project, Sample.Kind.COMPLEX).exists(),
+    }
+
+
+def eibench_file(project: Project, name: str) -> Iterator[str]:
+    """The text of one EIBench file, streamed."""
+    if name == eibench.QUESTIONS_FILE:
+        rows = _final(project, Sample.Kind.BASIC).order_by("ordinal", "id")
+        return eibench.write_questions(rows.values_list("image__dataset_key", "question").iterator(chunk_size=CHUNK))
+    if name == eibench.GROUND_TRUTH_FILE:
+        lists = _trigger_lists(_final(project, Sample.Kind.BASIC), ("truth_ordinal", "ordinal"))
+        return eibench.write_ground_truth((row[1], text) for row, text in lists)
+    if name == eibench.COMPLEX_FILE:
+        lists = _trigger_lists(_final(project, Sample.Kind.COMPLEX), ("ordinal",))
+        return eibench.write_complex((row[1], row[2], text) for row, text in lists)
+    raise ValueError(f"unknown EIBench file {name!r}; one of {', '.join(EIBENCH_FILES)}")
+
+
+def write_eibench(project: Project, out_dir: Path) -> list[Path]:
+    """Write the project's EIBench files under ``out_dir``; returns the paths written."""
+    written = []
+    for name, present in eibench_parts(project).items():
+        if not present:
+            continue
+        path = Path(out_dir) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            for chunk in eibench_file(project, name):
+                fh.write(chunk)
+        written.append(path)
+    return written
+
+
+class _Sink:
+    """A write-only file object that hands over what was written (for streaming a zip)."""
+
+    def __init__(self):
+        self.parts: list[bytes] = []
+
+    def write(self, data):
+        self.parts.append(bytes(data))
+        return len(data)
+
+    def flush(self):
+        pass
+
+    def take(self) -> bytes:
+        data, self.parts = b"".join(self.parts), []
+        return data
+
+
+def eibench_zip(project: Project) -> Iterator[bytes]:
+    """All of the project's EIBench files as one zip archive, streamed (deflated, no seeking)."""
+    sink = _Sink()
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, present in eibench_parts(project).items():
+            if not present:
+                continue
+            with archive.open(name, "w", force_zip64=True) as member:
+                for chunk in eibench_file(project, name):
+                    member.write(chunk.encode("utf-8"))
+                    if sum(map(len, sink.parts)) > 1 << 16:
+                        yield sink.take()
+            yield sink.take()
+    yield sink.take()
+
+
+def provenance_lines(project: Project) -> Iterator[str]:
+    """One JSON line per sample: the sample, all its triggers (origin, fate, lineage) and its events."""
+    samples = (
+        Sample.objects.filter(project=project).order_by("id")
+        .values_list("id", "image__dataset_key", "kind", "question", "emotion", "state", "version", "ordinal")
+    )
+    triggers = (
+        Trigger.objects.filter(sample__project=project).order_by("sample_id", "position", "id")
+        .values_list("sample_id", "id", "position", "label", "text", "origin", "fate", "kind", "category",
+                     "explicit", "parent_id")
+    )
+    events = (
+        Event.objects.filter(project=project, sample__isnull=False).order_by("sample_id", "id")
+        .values_list("sample_id", "id", "action", "pass_number", "actor__username", "trigger_id", "before",
+                     "after", "created_at")
+    )
+    merged = _merge(
+        _merge(samples.iterator(chunk_size=CHUNK), triggers.iterator(chunk_size=CHUNK * 5)),
+        events.iterator(chunk_size=CHUNK * 2),
+        parent_id=lambda pair: pair[0][0],
+    )
+    for (sample, trigger_rows), event_rows in merged:
+        sid, key, kind, question, emotion, state, version, ordinal = sample
+        kept = [t for t in trigger_rows if t[6] == Trigger.Fate.KEPT]
+        position_in_export = {t[1]: i for i, t in enumerate(kept, start=1)}
+        yield json.dumps({
+            "sample": sid, "image": key, "kind": kind, "question": question, "emotion": emotion,
+            "state": state, "version": version, "ordinal": ordinal,
+            "triggers": [
+                {"id": t[1], "position": t[2], "exported_as": position_in_export.get(t[1]),
+                 "text": t[4], "label": t[3], "origin": t[5], "fate": t[6], "kind": t[7], "category": t[8],
+                 "explicit": t[9], "parent": t[10]}
+                for t in trigger_rows
+            ],
+            "events": [
+                {"id": e[1], "action": e[2], "pass": e[3], "actor": e[4], "trigger": e[5], "before": e[6],
+                 "after": e[7], "at": e[8].isoformat()}
+                for e in event_rows
+            ],
+        }, ensure_ascii=False) + "\n"

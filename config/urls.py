@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from annotator import api
+
+router = DefaultRouter()
+router.register("projects", api.ProjectViewSet, basename="api-project")
+router.register("samples", api.SampleViewSet, basename="api-sample")
+router.register("triggers", api.TriggerViewSet, basename="api-trigger")
+router.register("imports", api.ImportJobViewSet, basename="api-import")
+
+urlpatterns = [
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("", include("annotator.urls")),
+]

@@ -1,0 +1,33 @@
+// Keyboard shortcuts shared by every page: "?" toggles the help overlay; pages list theirs in it.
+(function () {
+  "use strict";
+  function typing(e) {
+    var t = e.target;
+    return t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
+  }
+  function go(id) { var a = document.getElementById(id); if (a) { a.click(); } }
+  function rows() { return Array.prototype.slice.call(document.querySelectorAll("[data-keynav] tbody tr[data-href]")); }
+  function move(step) {
+    var all = rows(); if (!all.length) { return; }
+    var i = all.findIndex(function (r) { return r.classList.contains("selected"); });
+    if (i >= 0) { all[i].classList.remove("selected"); }
+    i = Math.max(0, Math.min(all.length - 1, i + step));
+    all[i].classList.add("selected");
+    all[i].scrollIntoView({ block: "nearest" });
+  }
+  document.addEventListener("keydown", function (e) {
+    if (typing(e) || e.ctrlKey || e.metaKey || e.altKey) { return; }
+    var help = document.getElementById("help");
+    if (e.key === "?") { help.hidden = !help.hidden; return; }
+    if (e.key === "Escape") { help.hidden = true; return; }
+    var table = rows().length > 0;
+    if (e.key === "j" || e.key === "ArrowRight") { if (table && e.key === "j") { move(1); } else { go("next"); } }
+    else if (e.key === "k" || e.key === "ArrowLeft") { if (table && e.key === "k") { move(-1); } else { go("prev"); } }
+    else if (e.key === "Enter" && table) {
+      var sel = document.querySelector("[data-keynav] tr.selected");
+      if (sel) { window.location.href = sel.getAttribute("data-href"); }
+    }
+    else if (e.key === "u") { go("up"); }
+    else if (e.key === "e") { go("export-zip"); }
+  });
+})();
