@@ -59,13 +59,16 @@ def inspect_image(path: Path) -> ImageInfo:
                     raise ImageRejected(f"unsupported image format {fmt}")
                 if width * height > limit:
                     raise ImageRejected(
-                        f"image is {width}x{height} = {width * height:,} pixels, over the limit of {limit:,}"
+                        f"image is {width}x{height} = {width * height:,} pixels: refused as a possible "
+                        f"decompression bomb (over the limit of {limit:,} pixels)"
                     )
                 img.load()  # decode fully: catches truncated and corrupt files
     except ImageRejected:
         raise
-    except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
-        raise ImageRejected(f"refused as a decompression bomb ({exc})") from None
+    except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning):
+        raise ImageRejected(
+            f"refused as a possible decompression bomb (over the limit of {limit:,} pixels)"
+        ) from None
     except (PILImage.UnidentifiedImageError, SyntaxError) as exc:
         raise ImageRejected(f"not an image file ({exc.__class__.__name__})") from None
     except (OSError, ValueError) as exc:

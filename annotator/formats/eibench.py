@@ -147,14 +147,23 @@ def _records(path: Path, name: str, parse_line) -> Iterator:
             yield problem
 
 
-def _object(name: str, lineno: int, text: str) -> list[tuple[str, object]]:
+class _Members(list):
+    """A JSON object's members in order, duplicates kept (``json.loads`` ``object_pairs_hook``)."""
+
+
+_JSON_TYPES = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
+
+
+def _object(name: str, lineno: int, text: str) -> _Members:
     """The members of a JSON object on one line, in order, duplicates kept so they can be reported."""
     try:
-        pairs = json.loads(text, object_pairs_hook=lambda kv: kv)
+        pairs = json.loads(text, object_pairs_hook=_Members)
     except json.JSONDecodeError as exc:
         raise ImportProblem(name, lineno, f"malformed JSON: {exc.msg} at column {exc.colno}") from None
-    if not isinstance(pairs, list):
-        raise ImportProblem(name, lineno, f"expected a JSON object, found {type(pairs).__name__}")
+    except RecursionError:
+        raise ImportProblem(name, lineno, "malformed JSON: nested too deeply") from None
+    if not isinstance(pairs, _Members):
+        raise ImportProblem(name, lineno, f"expected a JSON object, found {_JSON_TYPES.get(type(pairs), 'a value')}")
     return pairs
 
 
@@ -253,7 +262,7 @@ def read_complex(path: Path, name: str = COMPLEX_FILE) -> Iterator[tuple[int, st
             raise ImportProblem(name, lineno, f"expected one image per line, found {len(pairs)}")
         key, inner = pairs[0]
         _check_key(name, lineno, key)
-        if not isinstance(inner, list) or len(inner) != 1:
+        if not isinstance(inner, _Members) or len(inner) != 1:
             raise ImportProblem(
                 name, lineno, f'expected {{"{key}": {{"question": "triggers"}}}} with exactly one question'
             )
