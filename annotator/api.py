@@ -85,7 +85,6 @@ class ProjectViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = ProjectSerializer
     permission_classes = [IsAuthenticated & HasAnyRole]
-    ordering = "name"
 
     def get_queryset(self):
         return projects_with_counts()
@@ -138,7 +137,6 @@ class SampleViewSet(viewsets.ReadOnlyModelViewSet):
     """Samples; filter with ``?project=&state=&emotion=&kind=``. The detail includes every trigger."""
 
     permission_classes = [IsAuthenticated & HasAnyRole & ReadOnly]
-    ordering = "id"
 
     def get_serializer_class(self):
         return SampleDetailSerializer if self.action == "retrieve" else SampleSerializer
@@ -170,7 +168,6 @@ class TriggerViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = TriggerSerializer
     permission_classes = [IsAuthenticated & HasAnyRole & ReadOnly]
-    ordering = "id"
 
     @extend_schema(parameters=[OpenApiParameter("sample", int)])
     def list(self, request, *args, **kwargs):
@@ -189,4 +186,3 @@ class ImportJobViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, viewset
     serializer_class = ImportJobSerializer
     permission_classes = [IsAuthenticated & HasAnyRole & ReadOnly]
     queryset = ImportJob.objects.all()
-    ordering = "-id"

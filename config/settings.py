@@ -150,7 +150,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "annotator.pagination.IdCursorPagination",
     "PAGE_SIZE": 100,
 }
 SPECTACULAR_SETTINGS = {
@@ -171,7 +171,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 
-for _d in (VAR_DIR, Path(MEDIA_ROOT), VAR_DIR / "incoming"):
+for _d in (VAR_DIR, Path(MEDIA_ROOT), Path(STATIC_ROOT), VAR_DIR / "incoming"):
     _d.mkdir(parents=True, exist_ok=True)
 if not REDIS_URL:
     for _d in ("queue", "processed", "results"):

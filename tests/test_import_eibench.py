@@ -1,5 +1,6 @@
 """EIBench import and export through the management commands: byte-identical round trips, images, and every
 kind of bad input refused with file, line and problem, leaving the database as it was."""
+import json
 import os
 import shutil
 from pathlib import Path
@@ -158,7 +159,7 @@ def test_truncated_ground_truth(tmp_path):
     ("/etc/hostname", "is absolute"),
 ])
 def test_path_escaping_the_images_root(tmp_path, key, why):
-    f = write(tmp_path, "user.jsonl", '{"ok.png": "Why?"}\n' + '{"%s": "Why?"}\n' % key)
+    f = write(tmp_path, "user.jsonl", '{"ok.png": "Why?"}\n' + json.dumps({key: "Why?"}) + "\n")
     refused(["--project", "p", "--basic-questions", str(f), "--images-root", str(tmp_path)], f"line 2: image path '{key}' {why}")
 
 

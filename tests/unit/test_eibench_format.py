@@ -65,7 +65,7 @@ def test_reader_names_file_line_and_problem(tmp_path):
 
 def test_reader_refuses_non_utf8_with_its_line(tmp_path):
     f = tmp_path / "user.jsonl"
-    f.write_bytes('{"a.png": "ok"}\n'.encode() + '{"b.png": "caf\xe9"}\n'.encode("latin-1"))
+    f.write_bytes(b'{"a.png": "ok"}\n' + '{"b.png": "caf\xe9"}\n'.encode("latin-1"))
     [problem] = _problems(eibench.read_questions(f))
     assert problem.line == 2 and "not UTF-8: byte 0xe9" in problem.message
 
