@@ -13,7 +13,8 @@ def allowed_import_roots() -> list[Path]:
 class ImportForm(forms.Form):
     """Start an import from the project page: EIBench files, or a manifest of new images."""
 
-    format = forms.ChoiceField(choices=ImportJob.Format.choices, initial=ImportJob.Format.EIBENCH)
+    format = forms.ChoiceField(choices=ImportJob.Format.choices, initial=ImportJob.Format.EIBENCH,
+                               widget=forms.RadioSelect)
     questions = forms.FileField(required=False, label="user.jsonl",
                                 help_text='{"<image path>": "<question>"} per line')
     ground_truth = forms.FileField(required=False, label="basic_ground_truth.json")

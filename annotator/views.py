@@ -91,7 +91,7 @@ def import_start(request, pk):
     project = _project(pk)
     form = ImportForm(request.POST, request.FILES)
     if not form.is_valid():
-        return render(request, "annotator/partials/import_form.html", {"project": project, "form": form}, status=400)
+        return render(request, "annotator/partials/import_form.html", {"project": project, "form": form}, status=422)
     job = start_import_job(project=project, actor=request.user, format=form.cleaned_data["format"],
                            files=form.cleaned_data["files"], images_root=form.cleaned_data["images_root"])
     return render(request, "annotator/partials/import_job.html", {"project": project, "job": job,

@@ -153,10 +153,10 @@ def test_refused_web_import_lists_every_bad_line_and_writes_nothing(client, lead
 def test_import_form_errors(client, lead, project, tmp_path):
     client.force_login(lead)
     r = client.post(f"/projects/{project.pk}/import/", {"format": "eibench"})
-    assert r.status_code == 400 and b"choose at least one file" in r.content
+    assert r.status_code == 422 and b"choose at least one file" in r.content
     r = client.post(f"/projects/{project.pk}/import/", {
         "format": "manifest", "manifest": upload("m.csv", "path,emotion\n"), "images_root": "/etc"})
-    assert r.status_code == 400 and b"not an import folder" in r.content
+    assert r.status_code == 422 and b"not an import folder" in r.content
     assert ImportJob.objects.count() == 0
 
 
