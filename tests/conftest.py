@@ -23,6 +23,7 @@ def sample_dir() -> Path:
 def _media_root(settings, tmp_path):
     """Every test gets its own media folder and import root."""
     settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.VAR_DIR = tmp_path
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
     settings.EISTUDIO_IMPORT_ROOTS = [str(tmp_path / "incoming")]
     (tmp_path / "incoming").mkdir()

@@ -36,7 +36,7 @@ def test_new_user_signs_in_opens_a_sample_and_exports(live_server, page, capsys)
     page.keyboard.press("Enter")
     page.wait_for_selector("h1.key")
     key = page.inner_text("h1.key")
-    assert key in ("astronaut.jpg", "grace_hopper.jpg", "cameraman.png")
+    assert key in ("Happy/astronaut.jpg", "Happy/grace_hopper.jpg", "excitement/cameraman.png")
     img = page.locator("figure.image img")
     assert img.evaluate("i => i.complete && i.naturalWidth") > 100  # the photograph loaded through the view
     page.keyboard.press("?")
@@ -50,7 +50,7 @@ def test_new_user_signs_in_opens_a_sample_and_exports(live_server, page, capsys)
     data = Path(info.value.path()).read_bytes()
     archive = zipfile.ZipFile(io.BytesIO(data))
     truth = archive.read("EI_Basic/basic_ground_truth.json").decode()
-    assert '"astronaut.jpg": "1. Broad smile.' in truth
+    assert '"Happy/astronaut.jpg": "1. Broad smile.' in truth
     assert archive.read("EI_Basic/user.jsonl").count(b"\n") == 2  # the two final samples
     assert Project.objects.get(name=DEMO_PROJECT).is_demo
 
