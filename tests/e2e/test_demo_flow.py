@@ -55,37 +55,35 @@ def test_new_user_signs_in_opens_a_sample_and_exports(live_server, page, capsys)
     assert Project.objects.get(name=DEMO_PROJECT).is_demo
 
 
-def test_lead_imports_in_the_browser_and_sees_per_line_errors(live_server, page, capsys, settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    from config.celery import app
-
-    app.conf.task_always_eager = True
-    try:
-        password = demo_password(capsys, "lead")
-        page.goto(live_server.url + "/accounts/login/")
-        page.fill("input[name=username]", "lead")
-        page.fill("input[name=password]", password)
-        page.click("button[type=submit]")
-        page.get_by_role("link", name=DEMO_PROJECT).click()
-        page.set_input_files("input[name=questions]", files=[{
-            "name": "user.jsonl", "mimeType": "application/json",
-            "buffer": b'{"new.png": "Why?"}\n{"new.png": "Why again?"}\n'}])
-        page.click("form.import button[type=submit]")
-        page.wait_for_selector(".job-failed")
-        text = page.inner_text(".job-failed")
-        assert "nothing was imported" in text
-        assert "duplicate image path 'new.png' (first on line 1)" in text
-    finally:
-        app.conf.task_always_eager = False
-
-
-def test_import_form_shows_what_to_fix(live_server, page, capsys):
-    password = demo_password(capsys, "lead")
+def open_demo_project(page, live_server, capsys, username):
+    password = demo_password(capsys, username)
     page.goto(live_server.url + "/accounts/login/")
-    page.fill("input[name=username]", "lead")
+    page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.get_by_role("link", name=DEMO_PROJECT).click()
+
+
+def test_lead_imports_in_the_browser_and_sees_per_line_errors(live_server, page, capsys, eager_celery):
+    open_demo_project(page, live_server, capsys, "lead")
+    page.set_input_files("input[name=questions]", files=[{
+        "name": "user.jsonl", "mimeType": "application/json",
+        "buffer": b'{"new.png": "Why?"}\n{"new.png": "Why again?"}\n'}])
+    page.click("form.import button[type=submit]")
+    page.wait_for_selector(".job-failed")
+    text = page.inner_text(".job-failed")
+    assert "nothing was imported" in text
+    assert "duplicate image path 'new.png' (first on line 1)" in text
+
+    page.set_input_files("input[name=questions]", files=[{
+        "name": "more.jsonl", "mimeType": "application/json", "buffer": b'{"new.png": "Why?"}\n'}])
+    page.click("form.import button[type=submit]")
+    page.wait_for_selector(".job-done")
+    assert "Imported 1 samples" in page.inner_text(".job-done")
+
+
+def test_import_form_shows_what_to_fix(live_server, page, capsys):
+    open_demo_project(page, live_server, capsys, "lead")
     page.click("form.import button[type=submit]")  # no file chosen
     page.wait_for_selector("form.import .error")
     assert "choose at least one file" in page.inner_text("form.import")

@@ -2,9 +2,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotator.actions import ImportRefused, Source, import_eibench
+from annotator.actions import Source, import_eibench
 
-from ._progress import stderr_progress
+from ._common import refusal_as_command_error, stderr_progress
 
 
 class Command(BaseCommand):
@@ -31,7 +31,7 @@ class Command(BaseCommand):
             path = opts[option]
             if path is not None and not path.is_file():
                 raise CommandError(f"--{option.replace('_', '-')}: no such file {path}")
-        try:
+        with refusal_as_command_error():
             result = import_eibench(
                 project_name=opts["project"],
                 questions=Source.of(opts["basic_questions"]),
@@ -40,8 +40,6 @@ class Command(BaseCommand):
                 images_root=opts["images_root"],
                 progress=stderr_progress("importing samples") if opts["verbosity"] >= 1 else None,
             )
-        except ImportRefused as exc:
-            raise CommandError("import refused, nothing was imported:\n" + exc.report()) from None
         self.stdout.write(self.style.SUCCESS(
             f"project {result.project!r}: {result.samples:,} samples ({result.final_samples:,} final), "
             f"{result.triggers:,} triggers, {result.images_created:,} new images "

@@ -2,9 +2,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotator.actions import ImportRefused, Source, import_manifest
+from annotator.actions import Source, import_manifest
 
-from ._progress import stderr_progress
+from ._common import refusal_as_command_error, stderr_progress
 
 
 class Command(BaseCommand):
@@ -25,15 +25,13 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         if not opts["manifest"].is_file():
             raise CommandError(f"--manifest: no such file {opts['manifest']}")
-        try:
+        with refusal_as_command_error():
             result = import_manifest(
                 project_name=opts["project"],
                 manifest=Source.of(opts["manifest"]),
                 images_root=opts["images_root"],
                 progress=stderr_progress("importing samples") if opts["verbosity"] >= 1 else None,
             )
-        except ImportRefused as exc:
-            raise CommandError("import refused, nothing was imported:\n" + exc.report()) from None
         self.stdout.write(self.style.SUCCESS(
             f"project {result.project!r}: {result.samples:,} samples, {result.images_created:,} new images"
         ))

@@ -1,6 +1,11 @@
-"""A progress line for long commands (on a terminal it redraws in place)."""
+"""Shared by the import commands: a progress line (redrawn in place on a terminal) and the refusal report."""
 import sys
 import time
+from contextlib import contextmanager
+
+from django.core.management.base import CommandError
+
+from annotator.actions import ImportRefused
 
 
 class ProgressLine:
@@ -28,3 +33,12 @@ class ProgressLine:
 
 def stderr_progress(label: str) -> ProgressLine:
     return ProgressLine(sys.stderr, label)
+
+
+@contextmanager
+def refusal_as_command_error():
+    """An import refused with problems becomes a CommandError listing them (exit status 1)."""
+    try:
+        yield
+    except ImportRefused as exc:
+        raise CommandError("import refused, nothing was imported:\n" + exc.report()) from None
