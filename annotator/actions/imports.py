@@ -174,7 +174,8 @@ class _Writer:
             self.result.images_missing += not info
         insert_rows(Image, ("id", "project_id", "dataset_key", "file", "sha256", "width", "height"), rows)
         self.result.images_created = len(rows)
-        reattach = [k for k in keys if k not in set(new) and k in self.plan.found]
+        created = set(new)
+        reattach = [k for k in keys if k not in created and k in self.plan.found]
         if reattach:
             for img in Image.objects.filter(project=self.project, dataset_key__in=reattach, file=""):
                 info = self.plan.found[img.dataset_key]
