@@ -71,7 +71,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         ),
         epilog=(
             f"Targets: import <= {TARGET_IMPORT_S:g} s and export <= {TARGET_EXPORT_S:g} s at {TARGET_N:,} "
-            "samples; query counts constant in N; export memory flat in N. Example: "
+            "samples; query counts constant in N; export heap flat (the same at N/2 and N). Example: "
             "bench/run.py --samples 1000,100000 --out bench/results.md"
         ),
     )
@@ -116,11 +116,13 @@ def choose_database_url(given: str | None) -> tuple[str, str]:
     elif os.environ.get("DATABASE_URL"):
         env_url = os.environ["DATABASE_URL"]
         parts = urlsplit(env_url)
-        if parts.scheme.startswith("postgres") and "bench" not in unquote(parts.path.lstrip("/")):
+        if "bench" in unquote(parts.path):
+            url, why = env_url, "$DATABASE_URL"
+        elif parts.scheme.startswith("postgres"):
             url = urlunsplit(parts._replace(path="/" + BENCH_DATABASE))
             why = f"$DATABASE_URL's server, database {BENCH_DATABASE!r}"
         else:
-            url, why = env_url, "$DATABASE_URL"
+            url, why = DEFAULT_DATABASE_URL, "default ($DATABASE_URL names no bench database)"
     else:
         url, why = DEFAULT_DATABASE_URL, "default"
     parts = urlsplit(url)
@@ -356,6 +358,11 @@ def traced(measure: Measure):
     measure.rss_high_water_mib = max(measure.rss_high_water_mib or 0, _maxrss_mib())
 
 
+def heap_flat(half: float, full: float) -> bool:
+    """Twice the samples, (about) the same heap: 20 % + 1 MiB of slack, where accumulating would double it."""
+    return full <= 1.2 * half + 1
+
+
 def first_difference(a: bytes, b: bytes) -> int:
     for i, (x, y) in enumerate(zip(a, b, strict=False)):
         if x != y:
@@ -436,20 +443,25 @@ def run_one(n: int, args, work: Path, run_id: str) -> dict:
         raise SystemExit(f"PROVENANCE has {lines} lines for {n} samples")
 
     # Memory passes (tracemalloc slows Python down, so these are separate and untimed).
+    half = {}
     if not args.no_memory:
         with traced(results["import"]):
             result = do_import(f"bench-{run_id}-n{n}-mem")
         check_import(result)
-        out_mem = folder / "export-mem"
-        with traced(results["export"]):
-            written = write_eibench(project, out_mem)
-        check_identical(generated, written, out_mem)
-        with open(os.devnull, "wb") as sink, traced(results["zip"]):
-            for chunk in eibench_zip(project):
-                sink.write(chunk)
-        with traced(results["provenance"]):
-            for _line in provenance_lines(project):
-                pass
+        export_memory(project, generated, folder / "export-mem", results)
+        if n == max(args.samples) and n >= 2:
+            # The same exports at N/2, to see whether their heap grows with N (it must not).
+            print(f"... N={n // 2:,} (memory reference)", file=sys.stderr, flush=True)
+            half_generated = generate(folder / "input-half", n // 2, args.triggers_per_sample, args.seed)
+            half_result = import_eibench(
+                project_name=f"bench-{run_id}-n{n}-half",
+                questions=Source.of(half_generated["EI_Basic/user.jsonl"]),
+                ground_truth=Source.of(half_generated["EI_Basic/basic_ground_truth.json"]),
+            )
+            half_measures = {key: Measure() for key in ("export", "zip", "provenance")}
+            export_memory(Project.objects.get(pk=half_result.project_id), half_generated,
+                          folder / "export-half", half_measures)
+            half = {"n": n // 2, **{key: m.peak_mib for key, m in half_measures.items()}}
 
     if args.profile and n == max(args.samples):
         args.profile.mkdir(parents=True, exist_ok=True)
@@ -466,7 +478,22 @@ def run_one(n: int, args, work: Path, run_id: str) -> dict:
             pstats.Stats(str(path), stream=sys.stderr).sort_stats("tottime").print_stats(20)
             print("```", file=sys.stderr)
 
-    return {name: m.__dict__ for name, m in results.items()}
+    return {**{name: m.__dict__ for name, m in results.items()}, "half": half}
+
+
+def export_memory(project, generated: dict[str, Path], out: Path, results: dict[str, Measure]) -> None:
+    """Python heap peaks of the three exports of ``project``."""
+    from annotator.exporting import eibench_zip, provenance_lines, write_eibench
+
+    with traced(results["export"]):
+        written = write_eibench(project, out)
+    check_identical(generated, written, out)
+    with open(os.devnull, "wb") as sink, traced(results["zip"]):
+        for chunk in eibench_zip(project):
+            sink.write(chunk)
+    with traced(results["provenance"]):
+        for _line in provenance_lines(project):
+            pass
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -567,7 +594,7 @@ def report(args, runs: dict[int, dict], info: dict, db_url: str, db_why: str) ->
     out.append(f"Machine: {info['cpu']}, {info['cores']} cores, {info['ram_gib']} GiB RAM, {info['os']}; "
                f"Python {info['python']}, Django {info['django']}, {info['database']}"
                + (f" via {info['driver']}" if info["driver"] else "")
-               + (f"; commit {info['commit']}" if info["commit"] else "")
+               + (f"; HEAD {info['commit']}" if info["commit"] else "")
                + f"; load average at start {info['load_average'][0]:.2f} (1 min)")
     out.append(f"Database: `{redact(db_url)}` ({db_why}); data: {args.triggers_per_sample} triggers per sample, "
                f"seed {args.seed}; " + (f"best of {args.repeat} timed passes." if args.repeat > 1 else
@@ -612,18 +639,22 @@ def report(args, runs: dict[int, dict], info: dict, db_url: str, db_why: str) ->
             counts = [runs[n][key]["queries"] for n in ns]
             check(len(set(counts)) == 1,
                   f"{key} queries constant in N: " + " / ".join(f"{c} (N={n:,})" for c, n in zip(counts, ns, strict=True)))
-        if not args.no_memory:
-            lo, hi = ns[0], ns[-1]
-            for key in ("export", "zip", "provenance"):
-                a, b = runs[lo][key]["peak_mib"], runs[hi][key]["peak_mib"]
-                flat = b <= 2 * a + 8
-                check(flat, f"{key} memory flat: {a:.1f} MiB (N={lo:,}) → {b:.1f} MiB (N={hi:,}) for "
-                            f"{hi / lo:,.0f}× the samples")
-            a, b = runs[lo]["import"]["peak_mib"], runs[hi]["import"]["peak_mib"]
-            check(None, f"import memory (no target; the import keeps per-key indexes by design): "
-                        f"{a:.1f} → {b:.1f} MiB")
     else:
-        check(None, "query counts and memory flatness need two sample counts (e.g. --samples 1000,100000)")
+        check(None, "query counts constant in N: needs two sample counts (e.g. --samples 1000,100000)")
+    if not args.no_memory:
+        lo, hi = ns[0], ns[-1]
+        half = runs[hi]["half"]
+        for key in ("export", "zip", "provenance"):
+            full = runs[hi][key]["peak_mib"]
+            text = f"{key} memory flat"
+            if half:
+                text += f": peak {half[key]:.1f} MiB at N={half['n']:,} → {full:.1f} MiB at N={hi:,}"
+            if lo != hi:
+                text += f" (and {runs[lo][key]['peak_mib']:.1f} MiB at N={lo:,})"
+            check(heap_flat(half[key], full) if half else None, text)
+        text = "import memory (no target; it keeps per-key indexes of the files by design): " + " → ".join(
+            f"{runs[n]['import']['peak_mib']:.1f} MiB at N={n:,}" for n in ns)
+        check(None, text)
     check(all(runs[n]["export"]["extra"].get("identical") for n in ns),
           "export byte-identical to the generated files (user.jsonl, basic_ground_truth.json) for every N")
     out += ["Checks:", "", *checks, "", f"For context only: {LABEL_STUDIO_CONTEXT}.", ""]
@@ -632,8 +663,10 @@ def report(args, runs: dict[int, dict], info: dict, db_url: str, db_why: str) ->
         "PostgreSQL `COPY` on the raw psycopg cursor, which Django does not capture; the streamed exports "
         "count one query per server-side cursor, not per fetched chunk.",
         "² Python heap peak (`tracemalloc`) in a separate, untimed pass of the same step (timings are taken "
-        "without tracemalloc). Memory held by libpq/PostgreSQL is not included; process RSS high-water: "
-        + ", ".join(f"{max(m['rss_high_water_mib'] or 0 for m in runs[n].values()):.0f} MiB after N={n:,}"
+        "without tracemalloc). \"Flat\": the largest N's exports are also run (untimed) on a project of N/2 "
+        "samples, and the peak must not grow between them (≤ 1.2 × + 1 MiB; accumulating would double it). Memory held by libpq/PostgreSQL is not "
+        "included; process RSS high-water: "
+        + ", ".join(f"{max(runs[n][key]['rss_high_water_mib'] or 0 for key, _l, _t in STEPS):.0f} MiB after N={n:,}"
                     for n in ns) + " (ru_maxrss only grows).",
     ]
     return "\n".join(out) + "\n", failures
