@@ -96,16 +96,19 @@ class _Sink:
 
     def __init__(self):
         self.parts: list[bytes] = []
+        self.size = 0
 
     def write(self, data):
-        self.parts.append(bytes(data))
+        if data:  # zipfile writes b"" whenever the compressor holds its output back
+            self.parts.append(bytes(data))
+            self.size += len(data)
         return len(data)
 
     def flush(self):
         pass
 
     def take(self) -> bytes:
-        data, self.parts = b"".join(self.parts), []
+        data, self.parts, self.size = b"".join(self.parts), [], 0
         return data
 
 
@@ -117,10 +120,16 @@ def eibench_zip(project: Project) -> Iterator[bytes]:
             if not present:
                 continue
             with archive.open(name, "w", force_zip64=True) as member:
+                pending, pending_size = [], 0
                 for chunk in eibench_file(project, name):
-                    member.write(chunk.encode("utf-8"))
-                    if sum(map(len, sink.parts)) > 1 << 16:
-                        yield sink.take()
+                    pending.append(chunk)
+                    pending_size += len(chunk)
+                    if pending_size > 1 << 16:  # compress in 64 KiB pieces, not line by line
+                        member.write("".join(pending).encode("utf-8"))
+                        pending, pending_size = [], 0
+                        if sink.size:
+                            yield sink.take()
+                member.write("".join(pending).encode("utf-8"))
             yield sink.take()
     yield sink.take()
 
