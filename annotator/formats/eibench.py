@@ -278,15 +278,19 @@ def read_complex(path: Path, name: str = COMPLEX_FILE) -> Iterator[tuple[int, st
 # ---------------------------------------------------------------------------------------------------------
 # Writers (generators of text; join them, or stream them)
 # ---------------------------------------------------------------------------------------------------------
+# What json.dumps writes for a str with its defaults (ensure_ascii=True), without its per-call overhead.
+_q = json.encoder.encode_basestring_ascii
+
+
 def write_questions(rows: Iterable[tuple[str, str]]) -> Iterator[str]:
     for key, question in rows:
-        yield json.dumps({key: question}) + "\n"
+        yield "{" + _q(key) + ": " + _q(question) + "}\n"
 
 
 def write_ground_truth(rows: Iterable[tuple[str, str]]) -> Iterator[str]:
     first = True
     for key, value in rows:
-        yield ("{\n    " if first else ",\n    ") + json.dumps(key) + ": " + json.dumps(value)
+        yield ("{\n    " if first else ",\n    ") + _q(key) + ": " + _q(value)
         first = False
     yield "{}" if first else "\n}"
 
@@ -294,7 +298,7 @@ def write_ground_truth(rows: Iterable[tuple[str, str]]) -> Iterator[str]:
 def write_complex(rows: Iterable[tuple[str, str, str]]) -> Iterator[str]:
     first = True
     for key, question, value in rows:
-        yield ("" if first else "\n") + json.dumps({key: {question: value}})
+        yield ("" if first else "\n") + "{" + _q(key) + ": {" + _q(question) + ": " + _q(value) + "}}"
         first = False
 
 

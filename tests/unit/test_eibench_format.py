@@ -125,3 +125,10 @@ def test_emotion_from_path(key, emotion):
 ])
 def test_emotion_from_question(question, emotion):
     assert eibench.emotion_from_question(question, "fallback") == emotion
+
+
+@pytest.mark.parametrize("text", ["plain", 'quote " and \\ backslash', "tab\tnew\nline", "café ☕ 𝄞", "\x01ctl"])
+def test_writers_escape_exactly_like_json_dumps(text):
+    assert "".join(eibench.write_questions([(text, text)])) == json.dumps({text: text}) + "\n"
+    assert "".join(eibench.write_complex([(text, text, text)])) == json.dumps({text: {text: text}})
+    assert "".join(eibench.write_ground_truth([(text, text)])) == json.dumps({text: text}, indent=4)
