@@ -12,6 +12,8 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from django.db import transaction
+
 from .formats import eibench
 from .models import Event, Project, Sample, Trigger
 
@@ -62,8 +64,19 @@ def eibench_parts(project: Project) -> dict[str, bool]:
     }
 
 
+def _snapshot(chunks: Iterator):
+    """Stream inside one transaction: one consistent snapshot, and PostgreSQL's server-side cursors need no
+    WITH HOLD (which would materialise the whole result before the first row)."""
+    with transaction.atomic():
+        yield from chunks
+
+
 def eibench_file(project: Project, name: str) -> Iterator[str]:
     """The text of one EIBench file, streamed."""
+    return _snapshot(_eibench_file(project, name))
+
+
+def _eibench_file(project: Project, name: str) -> Iterator[str]:
     if name == eibench.QUESTIONS_FILE:
         rows = _final(project, Sample.Kind.BASIC).order_by("ordinal", "id")
         return eibench.write_questions(rows.values_list("image__dataset_key", "question").iterator(chunk_size=CHUNK))
@@ -114,6 +127,10 @@ class _Sink:
 
 def eibench_zip(project: Project) -> Iterator[bytes]:
     """All of the project's EIBench files as one zip archive, streamed (deflated, no seeking)."""
+    return _snapshot(_eibench_zip(project))
+
+
+def _eibench_zip(project: Project) -> Iterator[bytes]:
     sink = _Sink()
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, present in eibench_parts(project).items():
@@ -121,7 +138,7 @@ def eibench_zip(project: Project) -> Iterator[bytes]:
                 continue
             with archive.open(name, "w", force_zip64=True) as member:
                 pending, pending_size = [], 0
-                for chunk in eibench_file(project, name):
+                for chunk in _eibench_file(project, name):
                     pending.append(chunk)
                     pending_size += len(chunk)
                     if pending_size > 1 << 16:  # compress in 64 KiB pieces, not line by line
@@ -136,6 +153,10 @@ def eibench_zip(project: Project) -> Iterator[bytes]:
 
 def provenance_lines(project: Project) -> Iterator[str]:
     """One JSON line per sample: the sample, all its triggers (origin, fate, lineage) and its events."""
+    return _snapshot(_provenance_lines(project))
+
+
+def _provenance_lines(project: Project) -> Iterator[str]:
     samples = (
         Sample.objects.filter(project=project).order_by("id")
         .values_list("id", "image__dataset_key", "kind", "question", "emotion", "state", "version", "ordinal")
