@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 QUESTIONS_FILE = "EI_Basic/user.jsonl"
 GROUND_TRUTH_FILE = "EI_Basic/basic_ground_truth.json"
@@ -322,7 +322,7 @@ _QUESTION_RES = [(emotion, re.compile(rf"\b(?:{words})\b", re.I)) for emotion, w
 
 def emotion_from_path(key: str) -> str:
     """The emotion an EIBench path names by its folder (``CAER-S/train/Angry/...`` → ``angry``), or ``""``."""
-    parts = PurePosixPath(key).parts
+    parts = key.rsplit("/", 2)
     folder = parts[-2].lower() if len(parts) >= 2 else ""
     return _FOLDER_EMOTIONS.get(folder, folder if folder.isalpha() else "")
 
