@@ -90,17 +90,18 @@ def _eibench_file(project: Project, name: str) -> Iterator[str]:
 
 
 def write_eibench(project: Project, out_dir: Path) -> list[Path]:
-    """Write the project's EIBench files under ``out_dir``; returns the paths written."""
+    """Write the project's EIBench files under ``out_dir`` (all from one snapshot); returns the paths written."""
     written = []
-    for name, present in eibench_parts(project).items():
-        if not present:
-            continue
-        path = Path(out_dir) / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "w", encoding="utf-8", newline="") as fh:
-            for chunk in eibench_file(project, name):
-                fh.write(chunk)
-        written.append(path)
+    with transaction.atomic():
+        for name, present in eibench_parts(project).items():
+            if not present:
+                continue
+            path = Path(out_dir) / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "w", encoding="utf-8", newline="") as fh:
+                for chunk in _eibench_file(project, name):
+                    fh.write(chunk)
+            written.append(path)
     return written
 
 

@@ -123,16 +123,12 @@ def _existing(project: Project | None):
     basic = set(samples.filter(kind=Sample.Kind.BASIC).values_list("image__dataset_key", flat=True))
     complex_pairs = set(samples.filter(kind=Sample.Kind.COMPLEX).values_list("image__dataset_key", "question"))
     top = samples.aggregate(
-        basic=Max("ordinal", filter=_kind(Sample.Kind.BASIC)),
-        complex=Max("ordinal", filter=_kind(Sample.Kind.COMPLEX)),
+        basic=Max("ordinal", filter=Q(kind=Sample.Kind.BASIC)),
+        complex=Max("ordinal", filter=Q(kind=Sample.Kind.COMPLEX)),
         truth=Max("truth_ordinal"),
     )
     starts = {k: (v + 1 if v is not None else 0) for k, v in top.items()}
     return images, basic, complex_pairs, starts
-
-
-def _kind(kind):
-    return Q(kind=kind)
 
 
 class _Writer:
