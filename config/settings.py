@@ -138,6 +138,7 @@ else:
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(VAR_DIR / "celery" / "processed"),
+        "control_folder": str(VAR_DIR / "celery" / "control"),  # else kombu writes ./control/
         "store_processed": False,
         "polling_interval": 0.1,
     }
@@ -174,6 +175,6 @@ LOGGING = {
 for _d in (VAR_DIR, Path(MEDIA_ROOT), Path(STATIC_ROOT), VAR_DIR / "incoming"):
     _d.mkdir(parents=True, exist_ok=True)
 if not REDIS_URL:
-    for _d in ("queue", "processed", "results"):
+    for _d in ("queue", "processed", "results", "control"):
         (VAR_DIR / "celery" / _d).mkdir(parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = True  # serve static/ straight from the source tree too (no collectstatic needed)
