@@ -1,10 +1,12 @@
 """Pages (server-rendered, htmx partials). Thin: reads via ``queries``/``exporting``, writes via ``actions``."""
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from .actions import start_import_job
@@ -20,6 +22,11 @@ SAMPLES_PER_PAGE = 50
 
 def _project(pk) -> Project:
     return get_object_or_404(Project, pk=pk)
+
+
+def _panels(names: list[str], pk: int) -> list[str]:
+    """URLs of the panels other apps add to a page (settings.EISTUDIO_*_PANELS), loaded by htmx."""
+    return [reverse(name, args=[pk]) for name in names]
 
 
 @login_required
@@ -50,6 +57,7 @@ def project_detail(request, pk):
         "form": ImportForm(),
         "can_import": has_role(request.user, LEAD),
         "eibench_files": EIBENCH_FILES,
+        "panels": _panels(settings.EISTUDIO_PROJECT_PANELS, project.pk),
     }
     if request.htmx and request.htmx.target == "samples":
         return render(request, "annotator/partials/sample_table.html", context)
@@ -69,6 +77,7 @@ def sample_detail(request, pk):
     return render(request, "annotator/sample_detail.html", {
         "sample": sample, "project": sample.project, "triggers": triggers, "events": events,
         "previous": previous, "next": following,
+        "panels": _panels(settings.EISTUDIO_SAMPLE_PANELS, sample.pk),
     })
 
 

@@ -115,6 +115,11 @@ EISTUDIO_MAX_UPLOAD_BYTES = env.int("EISTUDIO_MAX_UPLOAD_BYTES", default=512 * 1
 EISTUDIO_MAX_IMAGE_PIXELS = env.int("EISTUDIO_MAX_IMAGE_PIXELS", default=89_478_485)
 
 # Server folders a lead may name as the images root of a web import (e.g. a mounted dataset volume).
+# Panels other apps add to the project and sample pages: URL names taking the object's pk, each fetched
+# lazily by htmx (``hx-trigger="load"``), so annotator knows nothing of pipeline/review and the page stays fast.
+EISTUDIO_PROJECT_PANELS: list[str] = []
+EISTUDIO_SAMPLE_PANELS: list[str] = []
+
 EISTUDIO_IMPORT_ROOTS = env.list("EISTUDIO_IMPORT_ROOTS", default=[str(VAR_DIR / "incoming")])
 
 # --- Celery: Redis when REDIS_URL is set, else kombu's filesystem transport under var/ (no server). ---

@@ -5,12 +5,16 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from annotator import api
+from pipeline import api as pipeline_api
+from review import api as review_api
 
 router = DefaultRouter()
 router.register("projects", api.ProjectViewSet, basename="api-project")
 router.register("samples", api.SampleViewSet, basename="api-sample")
 router.register("triggers", api.TriggerViewSet, basename="api-trigger")
 router.register("imports", api.ImportJobViewSet, basename="api-import")
+pipeline_api.register(router)
+review_api.register(router)
 
 urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -20,4 +24,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("", include("annotator.urls")),
+    path("", include("pipeline.urls")),
+    path("", include("review.urls")),
 ]
