@@ -117,8 +117,16 @@ EISTUDIO_MAX_IMAGE_PIXELS = env.int("EISTUDIO_MAX_IMAGE_PIXELS", default=89_478_
 # Server folders a lead may name as the images root of a web import (e.g. a mounted dataset volume).
 # Panels other apps add to the project and sample pages: URL names taking the object's pk, each fetched
 # lazily by htmx (``hx-trigger="load"``), so annotator knows nothing of pipeline/review and the page stays fast.
-EISTUDIO_PROJECT_PANELS: list[str] = []
-EISTUDIO_SAMPLE_PANELS: list[str] = []
+EISTUDIO_PROJECT_PANELS: list[str] = ["pipeline-project-panel"]
+EISTUDIO_SAMPLE_PANELS: list[str] = ["pipeline-sample-panel"]
+
+# --- CFSA pipeline: the backend a new project starts with (a lead changes it per project on its pipeline page).
+# "tiny" is a random-weight placeholder model built locally (demo, tests); "transformers" loads a hub id or a
+# local folder on the worker; "openai" talks to any OpenAI-compatible server (vLLM, Ollama, ...).
+EISTUDIO_DEFAULT_BACKEND = env.str("EISTUDIO_DEFAULT_BACKEND", default="tiny")
+EISTUDIO_DEFAULT_MODEL = env.str("EISTUDIO_DEFAULT_MODEL", default="")
+EISTUDIO_OPENAI_BASE_URL = env.str("EISTUDIO_OPENAI_BASE_URL", default="")
+EISTUDIO_MODELS_DIR = env.str("EISTUDIO_MODELS_DIR", default=str(VAR_DIR / "models"))
 
 EISTUDIO_IMPORT_ROOTS = env.list("EISTUDIO_IMPORT_ROOTS", default=[str(VAR_DIR / "incoming")])
 
@@ -129,6 +137,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TRACK_STARTED = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Model work goes to the "gpu" queue (one worker per GPU: `celery -A config worker -Q gpu --concurrency 1`);
+# everything else to the default "celery" queue.
+CELERY_TASK_ROUTES = {
+    "pipeline.tasks.general_self_ask": {"queue": "gpu"},
+    "pipeline.tasks.label_batch": {"queue": "gpu"},
+}
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
