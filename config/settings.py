@@ -149,6 +149,9 @@ if REDIS_URL:
     # Longer than the longest task (model batches can be long), so no second copy starts early.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=6 * 3600),
+        # How often a worker looks for messages of dead workers to deliver again (kombu's default is ~100 s).
+        "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
+        "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
     }
 else:
     _queue_dir = VAR_DIR / "celery" / "queue"

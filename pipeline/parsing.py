@@ -25,6 +25,7 @@ _MARKER = re.compile(r"^\s*(?:\(?\d{1,3}[.):]|[-*•‣▪–]|#{1,6}\s*\d{1,3}[
 _INLINE = re.compile(r"(?:^|\s)(\d{1,2})[.)]\s+")
 _PREAMBLE = re.compile(r"^(here (are|is)|sure|certainly|of course|okay|ok\b|the following|below)", re.I)
 _TAG = re.compile(r"[\[(]([^\[\]()]{2,60})[\])]\s*[.]?\s*$")
+_REFUSAL = re.compile(r"^\W*(i'?m sorry|i am sorry|sorry,|i can(no|')t|i am unable|i'm unable|as an ai\b)", re.I)
 _LABELLED = re.compile(r"^\s*(trigger|question|answer)\s*\d*\s*[:.-]\s*", re.I)
 
 
@@ -62,7 +63,10 @@ def _split_inline(line: str) -> list[str]:
 def split_items(reply: str) -> list[str]:
     """The list items of a reply, cleaned. Continuation lines join the item above them."""
     text = re.sub(r"```[a-z]*", "", reply or "")
-    lines = [ln for ln in text.splitlines() if ln.strip()]
+    lines = []
+    for line in (ln for ln in text.splitlines() if ln.strip()):
+        parts = _split_inline(line)
+        lines.extend(f"- {p}" for p in parts) if len(parts) > 1 else lines.append(line)
     marked = [bool(_MARKER.match(ln)) for ln in lines]
     items: list[str] = []
     if any(marked):
@@ -75,10 +79,7 @@ def split_items(reply: str) -> list[str]:
                 items[-1] += " " + line.strip()
             # lines before the first item are preamble
     else:
-        for line in lines:
-            if _PREAMBLE.match(line.strip()) and line.rstrip().endswith(":"):
-                continue
-            items.extend(_split_inline(line))
+        items = [ln for ln in lines if not (_PREAMBLE.match(ln.strip()) and ln.rstrip().endswith(":"))]
     return [c for c in (_clean(i) for i in items) if re.search(r"\w", c)]
 
 
@@ -103,6 +104,8 @@ def _tags(text: str) -> tuple[str, str, bool | None]:
 
 def parse_triggers(reply: str) -> list[Item]:
     """Stage 4's numbered trigger list → items with their category and explicit/implicit tag when given."""
+    if _REFUSAL.match(reply or ""):
+        raise UnparsableReply("no trigger list found in the model's reply (it declined to answer)")
     items = []
     for raw in split_items(reply):
         text, category, explicit = _tags(raw)

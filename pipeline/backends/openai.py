@@ -78,8 +78,8 @@ class OpenAIBackend:
                 retry_after = exc.headers.get("Retry-After")
                 if retry_after and retry_after.replace(".", "", 1).isdigit():
                     wait = float(retry_after)
-            except TimeoutError as exc:
-                last = f"no answer from {self.url} within {self.timeout:g}s ({exc})"
+            except TimeoutError:
+                last = f"no answer from {self.url} within {self.timeout:g}s"
             except urllib.error.URLError as exc:
                 if isinstance(exc.reason, TimeoutError):
                     last = f"no answer from {self.url} within {self.timeout:g}s"
