@@ -97,7 +97,7 @@ def scripted(body):
         n = int(prompt.split("person ")[1].split(" ")[0])
         common = ["How many people are there?", "What is the person's facial expression?",
                   "What are they doing?", "Where are they?"]
-        return "\n".join(f"{i}. {q}" for i, q in enumerate(common[: 2 + n % 3] + [f"Odd question {n}?"], 1))
+        return "\n".join(f"{i}. {q}" for i, q in enumerate([*common[:2 + n % 3], f"Odd question {n}?"], 1))
     if "List the triggers" in prompt:
         return "I'm sorry, I can't help with that." if "person 3 " in prompt else "1. A smile [Facial Expressions; explicit]"
     if "Ask up to" in prompt:
@@ -115,7 +115,7 @@ def test_stages_over_a_real_server_keep_the_four_most_frequent_general_questions
         questions, counts = stages.general_self_ask(backend, config, samples, store)
         assert questions[:2] == ["How many people are there?", "What is the person's facial expression?"]
         assert len(questions) == 4 and counts["How many people are there?"] == 5
-        outcomes = stages.label(backend, backend, config, samples + [stages.SampleInput(9, "q", "sad", None)],
+        outcomes = stages.label(backend, backend, config, [*samples, stages.SampleInput(9, "q", "sad", None)],
                                 questions, store)
         calls = len(server.requests)
         stages.label(backend, backend, config, samples, questions, store)  # everything is stored: no new call

@@ -3,25 +3,13 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from annotator.actions import Source, import_eibench, import_manifest
+from annotator.actions import Source, import_eibench
 from annotator.models import Event, Sample, Trigger
 from pipeline import actions
 from pipeline.models import ModelProposal, PipelineRun, RunSample, StageTrace
-from tests.conftest import make_image
+from tests.pipeline.factories import make_project
 
 pytestmark = pytest.mark.django_db
-
-
-def make_project(tmp_path, lead, n=6, name="cfsa"):
-    root = tmp_path / "incoming" / "imgs"
-    lines = []
-    for i in range(n):
-        make_image(root / f"p{i}.png", color=(i * 30 % 255, 80, 160))
-        lines.append(f'{{"path": "p{i}.png", "emotion": "happy", "question": "Why is person {i} happy?"}}')
-    manifest = tmp_path / "m.jsonl"
-    manifest.write_text("\n".join(lines) + "\n")
-    import_manifest(project_name=name, manifest=Source.of(manifest, "m.jsonl"), images_root=root, actor=lead)
-    return Sample.objects.filter(project__name=name).first().project
 
 
 def test_tiny_run_labels_every_sample_with_a_four_stage_trace(tmp_path, lead, eager_celery,
