@@ -55,8 +55,13 @@ def save_config(project: Project, config: dict, *, actor, note: str = "") -> Pro
 def _version_for(project: Project, overrides: dict | None, actor) -> PromptVersion:
     version = latest_version(project)
     base = merged(version.config if version else None)
+    overrides = {k: dict(v) if isinstance(v, dict) else v for k, v in (overrides or {}).items()}
+    for role in ("vlm", "llm"):
+        r = overrides.get(role) or {}
+        if r.get("backend") and r["backend"] != base[role]["backend"] and "model" not in r:
+            r["model"] = "tiny-llava" if r["backend"] == "tiny" else ""  # another backend's model means nothing
     wanted = merged({**base, **{k: ({**base.get(k, {}), **v} if isinstance(v, dict) else v)
-                                for k, v in (overrides or {}).items()}})
+                                for k, v in overrides.items()}})
     if version is None or wanted != base:
         version = save_config(project, wanted, actor=actor, note="set when a run was started" if version else "")
     return version
@@ -75,7 +80,10 @@ def start_run(project: Project, *, actor, selection: str = PipelineRun.Selection
     states = (Sample.State.FAILED,) if selection == PipelineRun.Selection.FAILED else ELIGIBLE
     samples = Sample.objects.filter(project=project, state__in=states)
     if sample_ids is not None:
-        samples = samples.filter(pk__in=list(sample_ids))
+        sample_ids = list(sample_ids)
+        if not sample_ids:
+            raise NothingToLabel("no sample was given")
+        samples = samples.filter(pk__in=sample_ids)
     samples = samples.order_by("kind", "ordinal")
     if limit:
         samples = samples[:limit]
@@ -124,7 +132,9 @@ def cancel_run(run: PipelineRun, *, actor) -> int:
 
 def retry_failed(run: PipelineRun, *, actor) -> PipelineRun:
     """A new run (with the project's current config) over the samples that failed in ``run``."""
-    failed = RunSample.objects.filter(run=run, status=RunSample.Status.FAILED).values_list("sample_id", flat=True)
+    failed = list(RunSample.objects.filter(run=run, status=RunSample.Status.FAILED).values_list("sample_id", flat=True))
+    if not failed:
+        raise NothingToLabel(f"no sample failed in run #{run.pk}")
     return start_run(run.project, actor=actor, selection=PipelineRun.Selection.SELECTED, sample_ids=failed)
 
 
