@@ -4,6 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
+# The local worker runs the CFSA pipeline's models (the tiny placeholder model in the demo and the tests).
+# 2.13.0 is the CPU build this machine kind keeps on disk; on a GPU box set TORCH=torch (CUDA build).
+TORCH  ?= torch==2.13.0
 PORT   ?= 8000
 
 .PHONY: help install demo test test-fast lint bench browser clean
@@ -18,7 +21,8 @@ $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (set PYTHON=...)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet '$(TORCH)'
+	$(BIN)/pip install --quiet -e '.[test,gpu]'
 	touch $@
 
 install: $(STAMP)
@@ -26,6 +30,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py demo_setup
+	$(BIN)/python manage.py cfsa_run --project "Demo: people photographs" --backend tiny --skip-if-none
 	@echo "Starting a Celery worker and the web server on http://$(HOST):$(PORT)/ (Ctrl-C stops both)"
 	@trap 'kill 0' INT TERM EXIT; \
 	  $(BIN)/celery -A config worker --loglevel WARNING --concurrency 1 --pool solo -Q celery,gpu & \

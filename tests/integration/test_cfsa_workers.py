@@ -99,3 +99,26 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(tmp_path, lead, st
     wait_until(lambda: not run_state(run).active, 240, "the run's end", [first, second])
     assert_labelled_exactly_once(run, 20)
     assert "Task pipeline.tasks.label_batch[" in second.log()
+
+
+def test_the_demo_project_is_auto_labelled_by_the_demo_worker_as_placeholder_output(start_worker, capsys):
+    """What `make demo` does: demo_setup, cfsa_run --skip-if-none, one local worker on both queues."""
+    from django.core.management import call_command
+
+    from annotator.management.commands.demo_setup import DEMO_PROJECT
+
+    call_command("demo_setup")
+    call_command("cfsa_run", "--project", DEMO_PROJECT, "--backend", "tiny", "--skip-if-none")
+    worker = start_worker("celery,gpu", name="demo-worker")
+    run = PipelineRun.objects.get(project__name=DEMO_PROJECT)
+    wait_until(lambda: not run_state(run).active, 180, "the demo run's end", [worker])
+    assert run.placeholder and (run.done, run.failed) == (1, 0)
+    sample = Sample.objects.get(project__name=DEMO_PROJECT, state="labelled")
+    assert sample.image.dataset_key == "excitement/cameraman.png"
+    assert Trigger.objects.filter(sample=sample, origin="model").exists()
+    assert Event.objects.get(sample=sample, action="sample.labelled").after["placeholder"] is True
+    # final samples (the example ground truth) are never touched; a second `make demo` queues nothing
+    assert Sample.objects.filter(project__name=DEMO_PROJECT, state="final").count() == 2
+    call_command("cfsa_run", "--project", DEMO_PROJECT, "--skip-if-none")
+    assert "no sample is waiting" in capsys.readouterr().out
+    assert PipelineRun.objects.filter(project__name=DEMO_PROJECT).count() == 1

@@ -162,6 +162,7 @@ def test_cfsa_run_command_errors(project, lead):
         call_command("cfsa_run", "--project", "web", "--backend", "transformers")
     with pytest.raises(CommandError, match="no sample is waiting"):
         call_command("cfsa_run", "--project", "web", "--only-failed")
+    call_command("cfsa_run", "--project", "web", "--only-failed", "--skip-if-none")  # the demo's second start
 
 
 def test_the_web_process_never_imports_torch():

@@ -31,6 +31,8 @@ class Command(BaseCommand):
         parser.add_argument("--sample", type=int, action="append", dest="samples", metavar="ID",
                             help="only this sample (repeat for several)")
         parser.add_argument("--wait", action="store_true", help="print progress until the run ends")
+        parser.add_argument("--skip-if-none", action="store_true",
+                            help="exit quietly (status 0) when no sample is waiting for auto-labelling")
         parser.add_argument("--timeout", type=float, default=0, help="with --wait: give up after this many seconds")
 
     def handle(self, *args, **o):
@@ -51,6 +53,9 @@ class Command(BaseCommand):
             run = actions.start_run(project, actor=None, selection=selection, sample_ids=o["samples"],
                                     limit=o["limit"], overrides=overrides)
         except actions.NothingToLabel as exc:
+            if o["skip_if_none"]:
+                self.stdout.write(f"{project.name}: {exc}")
+                return
             raise CommandError(str(exc)) from None
         except actions.ConfigInvalid as exc:
             raise CommandError("the pipeline config is not usable:\n  " + "\n  ".join(exc.problems)) from None
