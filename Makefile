@@ -53,6 +53,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/cfsa.py $(CFSA_BENCH_ARGS)
 
 clean:
 	rm -rf var/ .pytest_cache .ruff_cache

@@ -78,6 +78,18 @@ class TransformersBackend:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         log.info("loaded %s on %s (%s) in %.1fs", model, self.device, self.dtype, time.perf_counter() - started)
 
+    @classmethod
+    def from_objects(cls, processor, net, *, model: str, name: str = "transformers", placeholder: bool = False):
+        """A backend over a processor and a model already in memory (benchmarks of random-weight models)."""
+        backend = cls.__new__(cls)
+        backend.name, backend.model, backend.placeholder, backend.path = name, model, placeholder, model
+        backend.processor, backend.net = processor, net.eval()
+        backend.tokenizer = getattr(processor, "tokenizer", processor)
+        backend.vision = hasattr(net.config, "vision_config")
+        backend.device, backend.dtype = next(net.parameters()).device, next(net.parameters()).dtype
+        backend.tokenizer.padding_side = "left"
+        return backend
+
     # -- prompts ----------------------------------------------------------------------------------------------
     def _prompt(self, request: ChatRequest) -> str:
         # The persona goes in front of the user's text: not every chat template has a system role.
