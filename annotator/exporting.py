@@ -12,7 +12,9 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
+from django.utils.module_loading import import_string
 
 from .formats import eibench
 from .models import Event, Project, Sample, Trigger
@@ -40,6 +42,23 @@ def _merge(parents, children, parent_id=_first, child_id=_first):
             mine.append(pending)
             pending = next(children, None)
         yield parent, mine
+
+
+class _Section:
+    """Rows ``(sample_id, item)`` ordered by sample id, handed out sample by sample (a merge join)."""
+
+    def __init__(self, rows):
+        self.rows = iter(rows)
+        self.pending = next(self.rows, None)
+
+    def take(self, sample_id: int) -> list:
+        while self.pending is not None and self.pending[0] < sample_id:
+            self.pending = next(self.rows, None)
+        out = []
+        while self.pending is not None and self.pending[0] == sample_id:
+            out.append(self.pending[1])
+            self.pending = next(self.rows, None)
+        return out
 
 
 def _trigger_lists(samples, order: tuple[str, ...]) -> Iterator[tuple[tuple, str]]:
@@ -177,8 +196,13 @@ def _provenance_lines(project: Project) -> Iterator[str]:
         events.iterator(chunk_size=CHUNK * 2),
         parent_id=lambda pair: pair[0][0],
     )
+    # Sections other apps add (settings.EISTUDIO_PROVENANCE_SECTIONS: name → function(project) yielding
+    # (sample_id, item) ordered by sample id), merged in the same way: still a fixed number of queries.
+    sections = {name: _Section(import_string(path)(project))
+                for name, path in settings.EISTUDIO_PROVENANCE_SECTIONS.items()}
     for (sample, trigger_rows), event_rows in merged:
         sid, key, kind, question, emotion, state, version, ordinal = sample
+        extra = {name: section.take(sid) for name, section in sections.items()}
         kept = [t for t in trigger_rows if t[6] == Trigger.Fate.KEPT]
         position_in_export = {t[1]: i for i, t in enumerate(kept, start=1)}
         yield json.dumps({
@@ -195,4 +219,5 @@ def _provenance_lines(project: Project) -> Iterator[str]:
                  "after": e[7], "at": e[8].isoformat()}
                 for e in event_rows
             ],
+            **extra,
         }, ensure_ascii=False) + "\n"

@@ -119,6 +119,9 @@ EISTUDIO_MAX_IMAGE_PIXELS = env.int("EISTUDIO_MAX_IMAGE_PIXELS", default=89_478_
 # lazily by htmx (``hx-trigger="load"``), so annotator knows nothing of pipeline/review and the page stays fast.
 EISTUDIO_PROJECT_PANELS: list[str] = ["pipeline-project-panel"]
 EISTUDIO_SAMPLE_PANELS: list[str] = ["pipeline-sample-panel"]
+# Sections other apps add to each line of the provenance export: name → "module.function" taking the project and
+# yielding (sample_id, item) ordered by sample id (merged like triggers and events: no query per sample).
+EISTUDIO_PROVENANCE_SECTIONS: dict[str, str] = {"cfsa_traces": "pipeline.exporting.trace_items"}
 
 # --- CFSA pipeline: the backend a new project starts with (a lead changes it per project on its pipeline page).
 # "tiny" is a random-weight placeholder model built locally (demo, tests); "transformers" loads a hub id or a
