@@ -51,3 +51,32 @@ def test_nothing_to_label_and_final_samples_are_never_touched(tmp_path, lead, sa
     with pytest.raises(actions.NothingToLabel):
         actions.start_run(project, actor=lead)
     assert not PipelineRun.objects.exists()
+
+
+def test_provenance_export_carries_the_traces_of_each_sample(tmp_path, lead, eager_celery,
+                                                             django_capture_on_commit_callbacks):
+    import json
+
+    from annotator.exporting import provenance_lines
+
+    project = make_project(tmp_path, lead, n=3, name="prov")
+    with django_capture_on_commit_callbacks(execute=True):
+        run = actions.start_run(project, actor=lead)
+    with CaptureQueriesContext(connection) as small:
+        lines = [json.loads(line) for line in provenance_lines(project)]
+    assert len(lines) == 3
+    for line in lines:
+        traces = line["cfsa_traces"]
+        assert {t["stage"] for t in traces} >= {"preprocess", "reconstruct", "general_answer", "scenario_ask",
+                                                 "scenario_answer", "summarise"}
+        assert all(t["run"] == run.pk and t["placeholder"] and t["model"] == "tiny-llava (random weights)"
+                   and t["prompt_version"] == 1 for t in traces)
+        assert next(t for t in traces if t["stage"] == "summarise")["reply"]
+        assert line["triggers"] and {t["origin"] for t in line["triggers"]} == {"model"}
+    (tmp_path / "b" / "incoming").mkdir(parents=True)
+    more = make_project(tmp_path / "b", lead, n=6, name="prov2")
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.start_run(more, actor=lead)
+    with CaptureQueriesContext(connection) as large:
+        assert len(list(provenance_lines(more))) == 6
+    assert len(large.captured_queries) == len(small.captured_queries)  # no query per sample
