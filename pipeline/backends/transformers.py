@@ -16,6 +16,7 @@ from .base import ChatRequest, Generation, GenerationParams, PermanentBackendErr
 log = logging.getLogger(__name__)
 
 _LOADED: dict[tuple, TransformersBackend] = {}
+MAX_LOADED = 2  # a VLM and an LLM stay loaded; a third model pushes out the least recently used
 _LOCK = threading.Lock()
 
 
@@ -24,10 +25,27 @@ def load(model: str, *, device: str | None = None, dtype: str | None = None, nam
     """The backend for ``model``, loaded on first use and kept for the life of the process."""
     key = (model, device, dtype, name)
     with _LOCK:
-        if key not in _LOADED:
+        if key in _LOADED:
+            _LOADED[key] = _LOADED.pop(key)  # most recently used last
+        else:
+            while len(_LOADED) >= MAX_LOADED:  # a project switched models: free the GPU of the oldest first
+                _unload(next(iter(_LOADED)))
             _LOADED[key] = TransformersBackend(model, device=device, dtype=dtype, name=name, placeholder=placeholder,
                                                display=display)
         return _LOADED[key]
+
+
+def _unload(key) -> None:
+    import gc
+
+    import torch
+
+    backend = _LOADED.pop(key)
+    log.info("unloading %s", backend.model)
+    del backend
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def pick_device_and_dtype(device: str | None = None, dtype: str | None = None):

@@ -58,3 +58,15 @@ def test_models_that_cannot_be_loaded_are_permanent_errors(tmp_path):
         get_backend({"backend": "transformers", "model": ""})
     with pytest.raises(PermanentBackendError, match="unknown backend"):
         get_backend({"backend": "magic"})
+
+
+def test_a_worker_keeps_two_models_and_unloads_the_least_recently_used(tmp_path):
+    from pipeline.backends import transformers as tf
+
+    tf._LOADED.clear()
+    a = get_backend({"backend": "transformers", "model": str(build_text_lm(tmp_path / "a"))})
+    b = get_backend({"backend": "transformers", "model": str(build_text_lm(tmp_path / "b"))})
+    assert get_backend({"backend": "transformers", "model": a.path}) is a  # loaded once, then reused
+    get_backend({"backend": "transformers", "model": str(build_text_lm(tmp_path / "c"))})
+    assert [k[0] for k in tf._LOADED] == [a.path, str(tmp_path / "c")]  # b was the least recently used
+    assert b.path not in {k[0] for k in tf._LOADED}
