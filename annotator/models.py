@@ -142,6 +142,7 @@ class Trigger(models.Model):
         KEPT = "kept", "kept"
         HALLUCINATION = "hallucination", "removed: hallucination"
         IRRELEVANT = "irrelevant", "removed: irrelevant"
+        WITHDRAWN = "withdrawn", "withdrawn (addition undone)"
 
     class Kind(models.TextChoices):
         ENVIRONMENT = "env", "environment / atmosphere"
@@ -226,6 +227,61 @@ class Event(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("Events are append-only")
+
+
+class ProjectAnnotator(models.Model):
+    """An annotator a lead picked for a project (the pool the balancing strategy spreads work over)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="annotator_links")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "user"], name="project_annotator_unique")]
+
+    def __str__(self):
+        return f"{self.user_id} on {self.project_id}"
+
+
+class Assignment(models.Model):
+    """(sample, annotator, pass) with a lease. ``open`` is waiting or being worked; the lease (``leased_until``)
+    says who works on the sample in that pass right now, so two people never do (see ``do_take_next``)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "open"
+        DONE = "done", "done"
+        SKIPPED = "skipped", "skipped"
+        CANCELLED = "cancelled", "cancelled"
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="assignments", db_index=False)
+    sample = models.ForeignKey(Sample, on_delete=models.PROTECT, related_name="assignments", db_index=False)
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments",
+                                  db_index=False)
+    pass_number = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    overlap = models.BooleanField(default=False, help_text="The second annotator of an agreement sample.")
+    leased_until = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True, help_text="When the annotator first took it.")
+    finished_at = models.DateTimeField(null=True, blank=True)
+    work_seconds = models.PositiveIntegerField(null=True, blank=True, help_text="finished - started, at submit")
+    skip_reason = models.TextField(blank=True)
+    notes = models.JSONField(default=list, blank=True, help_text="Rework notes shown on the pass screen.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["annotator", "project", "pass_number", "status"]),
+            models.Index(fields=["sample", "pass_number", "status"]),
+            models.Index(fields=["project", "pass_number", "status"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["sample", "pass_number", "annotator"],
+                                    condition=models.Q(status="open"), name="assignment_one_open_per_person"),
+        ]
+
+    def __str__(self):
+        return f"pass {self.pass_number} of sample {self.sample_id} → {self.annotator_id} ({self.status})"
 
 
 class ImportJob(models.Model):

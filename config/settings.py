@@ -117,8 +117,10 @@ EISTUDIO_MAX_IMAGE_PIXELS = env.int("EISTUDIO_MAX_IMAGE_PIXELS", default=89_478_
 # Server folders a lead may name as the images root of a web import (e.g. a mounted dataset volume).
 # Panels other apps add to the project and sample pages: URL names taking the object's pk, each fetched
 # lazily by htmx (``hx-trigger="load"``), so annotator knows nothing of pipeline/review and the page stays fast.
-EISTUDIO_PROJECT_PANELS: list[str] = ["pipeline-project-panel"]
-EISTUDIO_SAMPLE_PANELS: list[str] = ["pipeline-sample-panel"]
+EISTUDIO_PROJECT_PANELS: list[str] = ["pipeline-project-panel", "work-project-panel"]
+EISTUDIO_SAMPLE_PANELS: list[str] = ["pipeline-sample-panel", "work-sample-panel"]
+# How long "next" holds a sample for its annotator in a pass (renewed while the pass screen is open).
+EISTUDIO_LEASE_SECONDS = env.int("EISTUDIO_LEASE_SECONDS", default=1800)
 # Sections other apps add to each line of the provenance export: name → "module.function" taking the project and
 # yielding (sample_id, item) ordered by sample id (merged like triggers and events: no query per sample).
 EISTUDIO_PROVENANCE_SECTIONS: dict[str, str] = {"cfsa_traces": "pipeline.exporting.trace_items"}
