@@ -18,6 +18,7 @@ from django.utils.module_loading import import_string
 
 from .formats import eibench
 from .models import Event, Project, Sample, Trigger
+from .provenance import decisions
 
 CHUNK = 5000
 EIBENCH_FILES = (eibench.QUESTIONS_FILE, eibench.GROUND_TRUTH_FILE, eibench.COMPLEX_FILE)
@@ -204,6 +205,7 @@ def _provenance_lines(project: Project) -> Iterator[str]:
         sid, key, kind, question, emotion, state, version, ordinal = sample
         extra = {name: section.take(sid) for name, section in sections.items()}
         kept = [t for t in trigger_rows if t[6] == Trigger.Fate.KEPT]
+        decided, submitted = decisions(event_rows)  # the pass and person that decided each fate
         position_in_export = {t[1]: i for i, t in enumerate(kept, start=1)}
         yield json.dumps({
             "sample": sid, "image": key, "kind": kind, "question": question, "emotion": emotion,
@@ -211,7 +213,7 @@ def _provenance_lines(project: Project) -> Iterator[str]:
             "triggers": [
                 {"id": t[1], "position": t[2], "exported_as": position_in_export.get(t[1]),
                  "text": t[4], "label": t[3], "origin": t[5], "fate": t[6], "kind": t[7], "category": t[8],
-                 "explicit": t[9], "parent": t[10]}
+                 "explicit": t[9], "parent": t[10], "decided": decided.get(t[1], submitted)}
                 for t in trigger_rows
             ],
             "events": [
