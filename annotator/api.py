@@ -7,16 +7,19 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
-from .actions import start_import_job
+from . import actions
+from .actions import StaleVersion, start_import_job
 from .exporting import EIBENCH_FILES
 from .forms import ImportForm
-from .models import Event, ImportJob, Project, Sample, Trigger
-from .permissions import HasAnyRole, IsLead, ReadOnly
+from .models import Assignment, Event, ImportJob, Project, Sample, Trigger
+from .permissions import CanWorkOnSample, HasAnyRole, IsLead, ReadOnly, sample_access
 from .queries import project_overview, projects_with_counts
+from .roles import ANNOTATOR, LEAD, REVIEWER, has_role
 from .views import export_response
+from .workspace_views import apply_change, pass_context
 
 EXPORT_CHOICES = ("eibench.zip", "provenance.jsonl", *EIBENCH_FILES)
 
@@ -186,3 +189,282 @@ class ImportJobViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, viewset
     serializer_class = ImportJobSerializer
     permission_classes = [IsAuthenticated & HasAnyRole & ReadOnly]
     queryset = ImportJob.objects.all()
+
+
+# --------------------------------------------------------------------------------------- the workspace
+class AssignmentSerializer(serializers.ModelSerializer):
+    annotator = serializers.CharField(source="annotator.username", read_only=True)
+    annotator_id = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Assignment
+        fields = ["id", "project", "sample", "pass_number", "annotator", "annotator_id", "status", "overlap",
+                  "leased_until", "started_at", "finished_at", "work_seconds", "skip_reason", "notes", "created_at"]
+
+
+class NextRequest(serializers.Serializer):
+    project = serializers.IntegerField()
+    pass_number = serializers.ChoiceField(choices=[1, 2, 3])
+    after = serializers.IntegerField(required=False, help_text="put this sample back and take another")
+
+
+class AssignRequest(serializers.Serializer):
+    project = serializers.IntegerField()
+    annotators = serializers.ListField(child=serializers.IntegerField(), min_length=1)
+    overlap_fraction = serializers.FloatField(required=False, min_value=0, max_value=1)
+    distinct_per_pass = serializers.BooleanField(default=False)
+
+
+class ChangeRequest(serializers.Serializer):
+    version = serializers.IntegerField(help_text="the sample version the change was made against (409 if stale)")
+    seen = serializers.IntegerField(required=False, help_text="last event id the client saw (the 409 lists newer)")
+
+
+def work_state(sample: Sample, user) -> dict:
+    """The pass screen as data."""
+    ctx = pass_context(sample, user, access=sample_access(user, sample))
+    return {
+        "sample": SampleSerializer(sample).data, "pass_number": ctx["pass_number"], "pass_name": ctx["pass_name"],
+        "version": sample.version, "seen": ctx["seen"], "can_work": ctx["can_work"],
+        "assignment": AssignmentSerializer(ctx["assignment"]).data if ctx["assignment"] else None,
+        "notes": ctx["notes"], "triggers": TriggerSerializer(ctx["triggers"], many=True).data,
+        "export": ctx["preview"],
+    }
+
+
+def _stale(exc: StaleVersion, data) -> Response:
+    seen = data.get("seen") or 0
+    try:
+        seen = int(seen)
+    except (TypeError, ValueError):
+        seen = 0
+    since = Event.objects.filter(sample_id=exc.sample.pk, id__gt=seen).select_related("actor").order_by("id")[:50]
+    return Response({"detail": "stale version: the sample changed since you read it; nothing was saved",
+                     "expected_version": exc.expected, "current_version": exc.sample.version,
+                     "changes": EventSerializer(since, many=True).data}, status=status.HTTP_409_CONFLICT)
+
+
+def run_change(request, sample: Sample, op: str, *, created=False, data=None):
+    """Check the lease, run one workspace change, map the outcome to HTTP (409 stale / lease held)."""
+    data = request.data if data is None else data
+    try:
+        actions.do_touch_lease(sample, actor=request.user)
+        result = apply_change(op, sample, data, actor=request.user)
+    except StaleVersion as exc:
+        return _stale(exc, data)
+    except actions.LeaseHeld as exc:
+        return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+    except actions.NotAssigned as exc:
+        return Response({"detail": str(exc)}, status=status.HTTP_403_FORBIDDEN)
+    except actions.NothingToUndo as exc:
+        return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+    except (ValueError, KeyError, TypeError) as exc:
+        return Response({"detail": str(exc) or "missing field"}, status=status.HTTP_400_BAD_REQUEST)
+    sample = Sample.objects.select_related("image", "project").get(pk=sample.pk)
+    body = work_state(sample, request.user)
+    if isinstance(result, Trigger):
+        body["trigger"] = TriggerSerializer(result).data
+    return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class IsAnnotator(BasePermission):
+    message = "Only annotators (and leads) take work."
+
+    def has_permission(self, request, view):
+        return has_role(request.user, ANNOTATOR)
+
+
+class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
+    """Assignments (sample, annotator, pass) with leases; annotators see their own. ``next``: take the next
+    sample of a pass with a lease. ``assign`` (lead): pick annotators, balance the work. ``renew`` / ``release``
+    (holder or lead), ``reassign`` (lead)."""
+
+    serializer_class = AssignmentSerializer
+    permission_classes = [IsAuthenticated & HasAnyRole]
+
+    def get_queryset(self):
+        qs = Assignment.objects.select_related("annotator").order_by("id")
+        user = self.request.user
+        if not has_role(user, LEAD, REVIEWER):
+            qs = qs.filter(annotator=user)
+        params = self.request.query_params
+        for name in ("project", "pass_number", "sample"):
+            if params.get(name):
+                qs = qs.filter(**{name: _int_param(params, name)})
+        if params.get("status"):
+            qs = qs.filter(status=params["status"])
+        return qs
+
+    @extend_schema(parameters=[OpenApiParameter(n, str) for n in ("project", "pass_number", "sample", "status")])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=NextRequest, responses={200: OpenApiTypes.OBJECT, 204: None})
+    @action(detail=False, methods=["post"], permission_classes=[IsAuthenticated & IsAnnotator])
+    def next(self, request):
+        """The caller's next sample in a pass, leased to them (204 when the queue is empty)."""
+        body = NextRequest(data=request.data)
+        body.is_valid(raise_exception=True)
+        get_object_or_404(Project, pk=body.validated_data["project"])
+        assignment = actions.do_take_next(body.validated_data["project"], int(body.validated_data["pass_number"]),
+                                          actor=request.user, after_sample=body.validated_data.get("after"))
+        if assignment is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        sample = Sample.objects.select_related("image", "project").get(pk=assignment.sample_id)
+        return Response({**work_state(sample, request.user), "assignment": AssignmentSerializer(assignment).data})
+
+    @extend_schema(request=AssignRequest, responses={201: OpenApiTypes.OBJECT})
+    @action(detail=False, methods=["post"], permission_classes=[IsAuthenticated & IsLead])
+    def assign(self, request):
+        body = AssignRequest(data=request.data)
+        body.is_valid(raise_exception=True)
+        d = body.validated_data
+        get_object_or_404(Project, pk=d["project"])
+        try:
+            created = actions.do_assign_project(d["project"], d["annotators"], actor=request.user,
+                                                overlap_fraction=d.get("overlap_fraction"),
+                                                distinct_per_pass=d["distinct_per_pass"])
+        except ValueError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response({"created": created}, status=status.HTTP_201_CREATED)
+
+    def _holder_action(self, request, fn):
+        assignment = self.get_object()
+        try:
+            result = fn(assignment.pk, actor=request.user)
+        except actions.NotAssigned as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_403_FORBIDDEN)
+        except actions.LeaseHeld as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(AssignmentSerializer(result).data)
+
+    @extend_schema(request=None, responses=AssignmentSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated & IsAnnotator])
+    def renew(self, request, pk=None):
+        return self._holder_action(request, actions.do_renew_lease)
+
+    @extend_schema(request=None, responses=AssignmentSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated & IsAnnotator])
+    def release(self, request, pk=None):
+        return self._holder_action(request, actions.do_release_lease)
+
+    @extend_schema(request=inline_serializer("Reassign", {"annotator": serializers.IntegerField()}),
+                   responses=AssignmentSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated & IsLead])
+    def reassign(self, request, pk=None):
+        assignment = self.get_object()
+        try:
+            result = actions.do_reassign(assignment.pk, int(request.data.get("annotator")), actor=request.user)
+        except (ValueError, TypeError) as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(AssignmentSerializer(result).data)
+
+
+class WorkSampleViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """A sample in its refinement pass: read it as the pass screen shows it; add a trigger, undo, submit, skip.
+    Every change carries the ``version`` it was made against: a stale one gets 409 with what changed."""
+
+    permission_classes = [IsAuthenticated & HasAnyRole & CanWorkOnSample]
+    queryset = Sample.objects.select_related("image", "project")
+    serializer_class = SampleSerializer
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def retrieve(self, request, *args, **kwargs):
+        return Response(work_state(self.get_object(), request.user))
+
+    @extend_schema(request=inline_serializer("AddTrigger", {
+        "version": serializers.IntegerField(), "text": serializers.CharField(),
+        "category": serializers.ChoiceField(choices=Trigger.Category.choices, required=False),
+        "explicit": serializers.ChoiceField(choices=["explicit", "implicit"], required=False),
+        "kind": serializers.ChoiceField(choices=Trigger.Kind.choices, required=False)}),
+        responses={201: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["post"])
+    def triggers(self, request, pk=None):
+        """Add a trigger (pass 2: commonsense context)."""
+        return run_change(request, self.get_object(), "add", created=True)
+
+    @extend_schema(request=ChangeRequest, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["post"])
+    def undo(self, request, pk=None):
+        """Take back my last change in this pass."""
+        return run_change(request, self.get_object(), "undo")
+
+    @extend_schema(request=ChangeRequest, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        """Finish my pass: the sample moves on to the next pass (or ``refined``) when everyone of it is done."""
+        return run_change(request, self.get_object(), "submit")
+
+    @extend_schema(request=inline_serializer("Skip", {"reason": serializers.CharField()}),
+                   responses=AssignmentSerializer)
+    @action(detail=True, methods=["post"])
+    def skip(self, request, pk=None):
+        sample = self.get_object()
+        try:
+            assignment = actions.do_skip(sample.pk, request.data.get("reason", ""), actor=request.user)
+        except actions.NotAssigned as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_403_FORBIDDEN)
+        except ValueError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(AssignmentSerializer(assignment).data)
+
+
+class WorkTriggerViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Trigger changes in the workspace: ``PATCH`` edits wording/tags; ``remove`` (hallucination / irrelevant,
+    with a reason), ``keep``, ``restore``, ``move`` (pass 3 order); ``history`` is its lineage."""
+
+    permission_classes = [IsAuthenticated & HasAnyRole & CanWorkOnSample]
+    queryset = Trigger.objects.select_related("sample__image", "sample__project")
+    serializer_class = TriggerSerializer
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def _change(self, request, op):
+        trigger = self.get_object()
+        data = {k: request.data.get(k) for k in request.data}
+        data["trigger"] = trigger.pk
+        return run_change(request, trigger.sample, op, data=data)
+
+    @extend_schema(request=inline_serializer("EditTrigger", {
+        "version": serializers.IntegerField(), "text": serializers.CharField(required=False),
+        "category": serializers.CharField(required=False), "explicit": serializers.CharField(required=False),
+        "kind": serializers.CharField(required=False)}), responses={200: OpenApiTypes.OBJECT})
+    def partial_update(self, request, *args, **kwargs):
+        return self._change(request, "edit")
+
+    @extend_schema(request=inline_serializer("RemoveTrigger", {
+        "version": serializers.IntegerField(),
+        "fate": serializers.ChoiceField(choices=["hallucination", "irrelevant"], required=False),
+        "reason": serializers.CharField(required=False)}), responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["post"])
+    def remove(self, request, pk=None):
+        return self._change(request, "remove")
+
+    @extend_schema(request=ChangeRequest, responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["post"])
+    def restore(self, request, pk=None):
+        return self._change(request, "restore")
+
+    @extend_schema(request=ChangeRequest, responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["post"])
+    def keep(self, request, pk=None):
+        return self._change(request, "keep")
+
+    @extend_schema(request=inline_serializer("MoveTrigger", {
+        "version": serializers.IntegerField(), "to_index": serializers.IntegerField(required=False),
+        "direction": serializers.ChoiceField(choices=["up", "down"], required=False)}),
+        responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["post"])
+    def move(self, request, pk=None):
+        return self._change(request, "move")
+
+    @extend_schema(responses=EventSerializer(many=True))
+    @action(detail=True)
+    def history(self, request, pk=None):
+        """Every change of this trigger and of the triggers it came from (back to the model's proposal)."""
+        trigger = self.get_object()
+        chain, node = [trigger.pk], trigger
+        while node.parent_id and len(chain) < 50:
+            chain.append(node.parent_id)
+            node = Trigger.objects.get(pk=node.parent_id)
+        events = Event.objects.filter(trigger_id__in=chain).select_related("actor").order_by("id")
+        return Response(EventSerializer(events, many=True).data)

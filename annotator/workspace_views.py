@@ -237,6 +237,8 @@ def _trigger(request, sample) -> Trigger:
 
 
 def _explicit(value):
+    if value is None or isinstance(value, bool):
+        return value
     return {"explicit": True, "implicit": False, "true": True, "false": False}.get((value or "").lower())
 
 
