@@ -181,14 +181,10 @@ class TransformersBackend:
         new = output[:, prompt_len:]
         texts = self.tokenizer.batch_decode(new, skip_special_tokens=True)
         prompt_tokens = inputs["attention_mask"].sum(dim=1).tolist()
-        pad, eos = self.tokenizer.pad_token_id, self.tokenizer.eos_token_id
+        eos = self.tokenizer.eos_token_id
         results = []
         for row, text, n_prompt in zip(new.tolist(), texts, prompt_tokens, strict=True):
-            n = 0
-            for token in row:
-                if token == eos or (token == pad and pad != eos):
-                    break
-                n += 1
+            n = row.index(eos) if eos in row else len(row)  # what follows a row's eos is padding
             results.append(Generation(text=text.strip(), prompt_tokens=int(n_prompt), completion_tokens=n,
                                       latency_ms=elapsed, batch_size=len(requests)))
         return results

@@ -23,6 +23,7 @@ def test_batched_replies_equal_one_at_a_time_replies(tmp_path):
 
 
 def build_text_lm(path):
+    import torch
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
@@ -35,6 +36,7 @@ def build_text_lm(path):
                                "{% if add_generation_prompt %}assistant:{% endif %}")
     config = LlamaConfig(vocab_size=len(words), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
                          num_key_value_heads=2, intermediate_size=24, pad_token_id=0, bos_token_id=1, eos_token_id=2)
+    torch.manual_seed(0)
     LlamaForCausalLM(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
