@@ -33,7 +33,7 @@ demo: $(STAMP)
 	$(BIN)/python manage.py cfsa_run --project "Demo: people photographs" --backend tiny --skip-if-none
 	@echo "Starting a Celery worker and the web server on http://$(HOST):$(PORT)/ (Ctrl-C stops both)"
 	@trap 'kill 0' INT TERM EXIT; \
-	  $(BIN)/celery -A config worker --loglevel WARNING --concurrency 1 --pool solo -Q celery,gpu & \
+	  $(BIN)/celery -A config worker --loglevel WARNING --concurrency 1 --pool solo -Q celery,gpu -B & \
 	  $(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
 
 # Browser tests need Debian's Chromium (never a Playwright download).

@@ -139,8 +139,22 @@ def retry_failed(run: PipelineRun, *, actor) -> PipelineRun:
 
 
 def mark_running(run_id: int) -> None:
+    now = timezone.now()
     PipelineRun.objects.filter(pk=run_id, status=PipelineRun.Status.QUEUED).update(
-        status=PipelineRun.Status.RUNNING, started_at=timezone.now())
+        status=PipelineRun.Status.RUNNING, started_at=now, last_progress_at=now)
+
+
+def stalled_runs(stall_seconds: float) -> list[int]:
+    """Active runs with pending samples and no finished batch for ``stall_seconds`` (their messages may have
+    been lost, e.g. with a broker restarted without persistence)."""
+    cutoff = timezone.now() - timezone.timedelta(seconds=stall_seconds)
+    quiet = Q(last_progress_at__lt=cutoff) | Q(last_progress_at__isnull=True, created_at__lt=cutoff)
+    return list(PipelineRun.objects.filter(quiet, status__in=[PipelineRun.Status.QUEUED, PipelineRun.Status.RUNNING])
+                .filter(items__status=RunSample.Status.PENDING).distinct().values_list("pk", flat=True))
+
+
+def mark_resumed(run_id: int) -> None:
+    PipelineRun.objects.filter(pk=run_id).update(resumed=F("resumed") + 1, last_progress_at=timezone.now())
 
 
 def record_outcomes(run: PipelineRun, outcomes: Sequence[Outcome]) -> tuple[int, int]:
@@ -186,7 +200,8 @@ def record_outcomes(run: PipelineRun, outcomes: Sequence[Outcome]) -> tuple[int,
             + [Event(project_id=run.project_id, sample_id=o.key, action="sample.label_failed",
                      after={"run": run.pk, "error": o.error}) for o in bad])
         if ok or bad:
-            PipelineRun.objects.filter(pk=run.pk).update(done=F("done") + len(ok), failed=F("failed") + len(bad))
+            PipelineRun.objects.filter(pk=run.pk).update(done=F("done") + len(ok), failed=F("failed") + len(bad),
+                                                         last_progress_at=now)
             PipelineRun.objects.filter(Q(pk=run.pk), Q(status__in=[PipelineRun.Status.QUEUED,
                                                                    PipelineRun.Status.RUNNING]),
                                        total__lte=F("done") + F("failed") + F("cancelled")).update(

@@ -61,6 +61,8 @@ class PipelineRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    last_progress_at = models.DateTimeField(null=True, blank=True, help_text="When a batch last finished.")
+    resumed = models.PositiveIntegerField(default=0, help_text="Times a stalled run's pending samples were resent.")
 
     class Meta:
         ordering = ["-id"]

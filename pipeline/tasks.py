@@ -10,6 +10,7 @@ import logging
 import random
 
 from celery import chain, shared_task
+from django.conf import settings
 from django.db import OperationalError, transaction
 
 from annotator.models import Sample
@@ -147,3 +148,16 @@ def label_batch(self, run_id: int, sample_ids: list[int]) -> str:
     with transaction.atomic():
         done, failed = actions.record_outcomes(run, outcomes)
     return f"{done} labelled, {failed} failed"
+
+
+@shared_task
+def resume_stalled_runs() -> list[int]:
+    """Resend the pending samples of runs that made no progress for EISTUDIO_RUN_STALL_SECONDS (run by Celery
+    beat). Safe when the old messages still exist: a sample is labelled once whoever gets there first."""
+    resumed = actions.stalled_runs(settings.EISTUDIO_RUN_STALL_SECONDS)
+    for run_id in resumed:
+        log.warning("run %s made no progress for %ss: resending its pending samples", run_id,
+                    settings.EISTUDIO_RUN_STALL_SECONDS)
+        actions.mark_resumed(run_id)
+        start(run_id)
+    return resumed
