@@ -144,6 +144,14 @@ CELERY_TASK_TRACK_STARTED = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # Model work goes to the "gpu" queue (one worker per GPU: `celery -A config worker -Q gpu --concurrency 1`);
 # everything else to the default "celery" queue.
+# A run with pending samples and no finished batch for this long is resent (its messages may have been lost, e.g.
+# a broker restarted without persistence); keep it above the longest batch. Celery beat checks every interval.
+EISTUDIO_RUN_STALL_SECONDS = env.int("EISTUDIO_RUN_STALL_SECONDS", default=900)
+CELERY_BEAT_SCHEDULE = {
+    "resume-stalled-runs": {"task": "pipeline.tasks.resume_stalled_runs",
+                            "schedule": env.float("EISTUDIO_RESUME_INTERVAL", default=60.0)},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ROUTES = {
     "pipeline.tasks.general_self_ask": {"queue": "gpu"},
     "pipeline.tasks.label_batch": {"queue": "gpu"},
