@@ -58,7 +58,11 @@ def sample_access(user, sample) -> str | None:
         return WORK
     access = None
     if has_role(user, ANNOTATOR):
-        rows = Assignment.objects.filter(sample_id=sample.pk, annotator=user).values_list("pass_number", "status")
+        loaded = sample.__dict__.get("_ws_assignments")  # the sample's assignments, when the caller has them
+        if loaded is not None:
+            rows = [(a.pass_number, a.status) for a in loaded if a.annotator_id == user.pk]
+        else:
+            rows = Assignment.objects.filter(sample_id=sample.pk, annotator=user).values_list("pass_number", "status")
         for pass_number, status in rows:
             if status == Assignment.Status.OPEN and sample.state == f"pass{pass_number}":
                 return WORK

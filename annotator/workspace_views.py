@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Avg, Count, Q, Sum
+from django.db.models import Avg, Count, OuterRef, Q, Subquery, Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -45,18 +45,39 @@ def export_text(triggers) -> str:
     return eibench.render_trigger_list((t.label, t.text) for t in kept)
 
 
+def load_sample(pk, *, assignments=True) -> Sample:
+    """The sample with its image and project, the id of its last event (``seen``: a 409 lists what came after)
+    and, cached on it, its assignments (access checks, the lease and the pass screen share them): two queries."""
+    last_event = Event.objects.filter(sample=OuterRef("pk")).order_by("-id").values("id")[:1]
+    sample = get_object_or_404(Sample.objects.select_related("image", "project").annotate(seen=Subquery(last_event)),
+                               pk=pk)
+    if assignments:
+        sample._ws_assignments = list(Assignment.objects.filter(sample=sample)
+                                      .exclude(status=Assignment.Status.CANCELLED).select_related("annotator"))
+    return sample
+
+
+def _assignments(sample: Sample) -> list[Assignment]:
+    if "_ws_assignments" not in sample.__dict__:
+        sample._ws_assignments = list(Assignment.objects.filter(sample=sample)
+                                      .exclude(status=Assignment.Status.CANCELLED).select_related("annotator"))
+    return sample._ws_assignments
+
+
 def pass_context(sample: Sample, user, *, access: str | None = None, error: str = "", note: str = "") -> dict:
-    """Everything a pass screen shows; a fixed number of queries whatever the project's size."""
+    """Everything a pass screen shows; a fixed number of queries whatever the project's size (one, for the
+    triggers, on a sample from :func:`load_sample`)."""
     pass_number = current_pass(sample)
     triggers = list(Trigger.objects.filter(sample=sample).order_by("position", "id"))
     kept = [t for t in triggers if t.fate == Trigger.Fate.KEPT]
     removed = [t for t in triggers if t.fate != Trigger.Fate.KEPT]
-    here = list(Assignment.objects.filter(sample=sample, pass_number=pass_number, status=OPEN)
-                .select_related("annotator")) if pass_number else []
+    here = [a for a in _assignments(sample) if a.pass_number == pass_number and a.status == OPEN]
     mine = next((a for a in here if a.annotator_id == user.pk), None)
     now = timezone.now()
     holder = next((a for a in here if a.leased_until and a.leased_until > now and a.annotator_id != user.pk), None)
-    seen = Event.objects.filter(sample=sample).order_by("-id").values_list("id", flat=True).first() or 0
+    seen = sample.__dict__.get("seen")
+    if seen is None:
+        seen = Event.objects.filter(sample=sample).order_by("-id").values_list("id", flat=True).first() or 0
     return {
         "sample": sample, "project": sample.project, "pass_number": pass_number,
         "pass_name": PASS_NAMES.get(pass_number, ""), "triggers": triggers, "kept": kept, "removed": removed,
@@ -64,11 +85,12 @@ def pass_context(sample: Sample, user, *, access: str | None = None, error: str 
         "seen": seen, "preview": export_text(triggers), "categories": Trigger.Category.choices,
         "kinds": Trigger.Kind.choices, "error": error, "note": note,
         "notes": mine.notes if mine else [n for a in here for n in a.notes],
+        "work_url": reverse("work-sample", args=[sample.pk]),
     }
 
 
 def _sample_or_404(pk) -> Sample:
-    return get_object_or_404(Sample.objects.select_related("image", "project"), pk=pk)
+    return load_sample(pk)
 
 
 def _readable(request, sample) -> str:
@@ -205,7 +227,7 @@ def home(request):
 
 
 @login_required
-@role_required(*ANY_ROLE)
+@role_required(ANNOTATOR)
 @require_POST
 def take_next(request, pk, pass_number):
     project = get_object_or_404(Project, pk=pk)
@@ -305,7 +327,7 @@ def work_change(request, pk, op):
             nxt = actions.do_take_next(sample.project_id, pass_number, actor=request.user)
             return _redirect(request, reverse("work-sample", args=[nxt.sample_id]) if nxt
                              else reverse("work-home") + f"?empty={pass_number}")
-        actions.do_touch_lease(sample, actor=request.user)
+        actions.do_touch_lease(sample, actor=request.user, assignments=sample._ws_assignments)
         if op == "renew":
             return HttpResponse(status=204)
         result = apply_change(op, sample, request.POST, actor=request.user)
@@ -331,11 +353,14 @@ def work_change(request, pk, op):
     note = ""
     if op == "undo":
         note = f"Undid {result.after.get('undid', 'the last change').replace('trigger.', '')}."
-    return _work(request, sample.pk, note=note)
+    return _work(request, sample.pk, note=note, assignments=sample._ws_assignments)
 
 
-def _work(request, pk, *, error="", note="", status=200):
-    sample = _sample_or_404(pk)
+def _work(request, pk, *, error="", note="", status=200, assignments=None):
+    """The pass screen's #work partial after a change (the assignments the change saw are reused)."""
+    sample = load_sample(pk, assignments=assignments is None)
+    if assignments is not None:
+        sample._ws_assignments = assignments
     context = pass_context(sample, request.user, access=sample_access(request.user, sample), error=error, note=note)
     if not request.htmx:
         if error:

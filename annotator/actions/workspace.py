@@ -12,6 +12,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ..models import Assignment, Event, Project, ProjectAnnotator, Sample, Trigger
@@ -175,8 +176,9 @@ def _lease(assignment: Assignment, now, *, event: bool = False) -> Assignment:
     return assignment
 
 
-def do_touch_lease(sample: Sample, *, actor) -> Assignment | None:
-    """Before a change: check the actor may work on ``sample`` in its current pass and renew the lease.
+def do_touch_lease(sample: Sample, *, actor, assignments: list[Assignment] | None = None) -> Assignment | None:
+    """Before a change: check the actor may work on ``sample`` in its current pass and renew the lease (one
+    UPDATE). ``assignments``: the sample's assignments when the caller already has them (else one query).
 
     Leads may change any sample in a pass (returns ``None`` when they have no assignment of their own).
     Raises :class:`NotAssigned` or :class:`LeaseHeld`."""
@@ -185,17 +187,23 @@ def do_touch_lease(sample: Sample, *, actor) -> Assignment | None:
     if pass_number is None:
         raise NotAssigned(f"this sample is not in a refinement pass (it is {sample.get_state_display()})")
     now = timezone.now()
-    other = (Assignment.objects.filter(sample=sample, pass_number=pass_number, status=OPEN, leased_until__gt=now)
-             .exclude(annotator=actor).select_related("annotator").first())
+    if assignments is None:
+        assignments = list(Assignment.objects.filter(sample=sample, pass_number=pass_number, status=OPEN)
+                           .select_related("annotator"))
+    here = [a for a in assignments if a.pass_number == pass_number and a.status == OPEN]
+    other = next((a for a in here if a.annotator_id != actor.pk and a.leased_until and a.leased_until > now), None)
     if other is not None and not is_lead:
         raise LeaseHeld(other.annotator.username, other.leased_until)
-    updated = Assignment.objects.filter(sample=sample, pass_number=pass_number, status=OPEN, annotator=actor)
-    if not updated.update(leased_until=now + lease_length()):
+    mine = next((a for a in here if a.annotator_id == actor.pk), None)
+    if mine is None:
         if is_lead:
             return None
         raise NotAssigned("this sample is not assigned to you in this pass")
-    updated.filter(started_at__isnull=True).update(started_at=now)
-    return None
+    mine.leased_until = now + lease_length()
+    mine.started_at = mine.started_at or now
+    Assignment.objects.filter(pk=mine.pk).update(leased_until=mine.leased_until,
+                                                 started_at=Coalesce("started_at", now))
+    return mine
 
 
 def do_renew_lease(assignment_id: int, *, actor) -> Assignment:
