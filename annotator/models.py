@@ -274,6 +274,9 @@ class Assignment(models.Model):
             models.Index(fields=["annotator", "project", "pass_number", "status"]),
             models.Index(fields=["sample", "pass_number", "status"]),
             models.Index(fields=["project", "pass_number", "status"]),
+            # "next" first looks for a lease the annotator still holds: few rows, whatever the queue's length
+            models.Index(fields=["annotator", "project", "pass_number"], name="assignment_held_lease",
+                         condition=models.Q(status="open", leased_until__isnull=False)),
         ]
         constraints = [
             models.UniqueConstraint(fields=["sample", "pass_number", "annotator"],

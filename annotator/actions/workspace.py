@@ -46,6 +46,10 @@ class NothingToUndo(Exception):
     pass
 
 
+# A change renews its lease only when the last renewal is older than this: at most one lease write a minute.
+LEASE_RENEW_AFTER = timedelta(seconds=60)
+
+
 def lease_length() -> timedelta:
     return timedelta(seconds=getattr(settings, "EISTUDIO_LEASE_SECONDS", 1800))
 
@@ -178,7 +182,8 @@ def _lease(assignment: Assignment, now, *, event: bool = False) -> Assignment:
 
 def do_touch_lease(sample: Sample, *, actor, assignments: list[Assignment] | None = None) -> Assignment | None:
     """Before a change: check the actor may work on ``sample`` in its current pass and renew the lease (one
-    UPDATE). ``assignments``: the sample's assignments when the caller already has them (else one query).
+    UPDATE, skipped when it was renewed less than ``LEASE_RENEW_AFTER`` ago). ``assignments``: the sample's
+    assignments when the caller already has them (else one query).
 
     Leads may change any sample in a pass (returns ``None`` when they have no assignment of their own).
     Raises :class:`NotAssigned` or :class:`LeaseHeld`."""
@@ -199,6 +204,8 @@ def do_touch_lease(sample: Sample, *, actor, assignments: list[Assignment] | Non
         if is_lead:
             return None
         raise NotAssigned("this sample is not assigned to you in this pass")
+    if mine.started_at and mine.leased_until and mine.leased_until - now > lease_length() - LEASE_RENEW_AFTER:
+        return mine  # renewed moments ago: no write (a change then costs one commit, not two)
     mine.leased_until = now + lease_length()
     mine.started_at = mine.started_at or now
     Assignment.objects.filter(pk=mine.pk).update(leased_until=mine.leased_until,

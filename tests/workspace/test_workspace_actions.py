@@ -188,6 +188,29 @@ def test_leases_expire_renew_release_and_reassign(project, annotator, other_anno
     assert Event.objects.filter(action__in=["assignment.released", "assignment.reassigned"]).count() == 3
 
 
+def test_a_change_renews_its_lease_at_most_once_a_minute(project, annotator, lead):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def writes(ctx):
+        return [q["sql"] for q in ctx.captured_queries if q["sql"].startswith("UPDATE")]
+
+    actions.do_assign_project(project.pk, [annotator.pk], actor=lead)
+    sample = take(project, 1, annotator)
+    mine = Assignment.objects.get(sample=sample, annotator=annotator, pass_number=1)
+    # just leased: touching it again writes nothing (the change's own commit is the only one)
+    with CaptureQueriesContext(connection) as ctx:
+        got = actions.do_touch_lease(sample, actor=annotator)
+    assert got.leased_until == mine.leased_until and writes(ctx) == []
+    # renewed more than a minute ago: the lease is pushed out again
+    stale = timezone.now() + actions.workspace.lease_length() - timedelta(seconds=61)
+    Assignment.objects.filter(pk=mine.pk).update(leased_until=stale)
+    with CaptureQueriesContext(connection) as ctx:
+        got = actions.do_touch_lease(sample, actor=annotator)
+    assert len(writes(ctx)) == 1
+    assert Assignment.objects.get(pk=mine.pk).leased_until == got.leased_until > stale + timedelta(seconds=60)
+
+
 def test_skip_with_reason_then_lead_reassigns(project, annotator, other_annotator, lead):
     actions.do_assign_project(project.pk, [annotator.pk], actor=lead)
     sample = take(project, 1, annotator)
