@@ -1,4 +1,35 @@
 // Keyboard shortcuts shared by every page: "?" toggles the help overlay; pages list theirs in it.
+// A request the server could not complete (503: the database is not answering) shows its message in
+// #unavailable, the form stays as it was, and "Retry" sends the same request again.
+(function () {
+  "use strict";
+  var failed = null;
+  function box() { return document.getElementById("unavailable"); }
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    if (e.detail.xhr.status === 503) {
+      var cfg = e.detail.requestConfig || {};
+      failed = { elt: cfg.elt, verb: cfg.verb, path: cfg.path, event: cfg.triggeringEvent && cfg.triggeringEvent.type };
+    }
+  });
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var b = box();
+    if (b && e.detail.successful && e.detail.xhr.status !== 503 && failed && e.detail.elt === failed.elt) {
+      b.innerHTML = ""; failed = null;
+    }
+  });
+  document.addEventListener("click", function (e) {
+    var t = e.target.closest && e.target.closest("#unavailable [data-retry], #unavailable [data-dismiss-unavailable]");
+    if (!t) { return; }
+    var f = failed, b = box();
+    if (t.hasAttribute("data-dismiss-unavailable") || !f) { b.innerHTML = ""; failed = null; return; }
+    if (f.elt && document.body.contains(f.elt)) {
+      if (f.elt.tagName === "FORM" || f.event === "submit") { htmx.trigger(f.elt.closest("form") || f.elt, "submit"); }
+      else { htmx.ajax(f.verb.toUpperCase(), f.path, { source: f.elt }); }
+    } else {
+      window.location.reload();
+    }
+  });
+})();
 (function () {
   "use strict";
   function typing(e) {
