@@ -1,16 +1,82 @@
-from django.contrib import admin
+"""The admin (staff only). Annotation data is never deleted here: no delete permission, no "delete selected"
+action, on projects, images, samples, triggers, events and import jobs. Project members are managed inline."""
+from django.contrib import admin, messages
 
-from .models import Event, Image, ImportJob, Project, Sample, Trigger
+from .actions.members import MemberError, do_add_member, do_remove_member
+from .models import Event, Image, ImportJob, Project, ProjectMember, Sample, Trigger
+
+
+class NoDeleteAdmin(admin.ModelAdmin):
+    """Rows of annotation data are never deleted (a trigger is removed by its fate, a sample never)."""
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+
+class MemberInline(admin.TabularInline):
+    """Who belongs to the project and as what (removing a member keeps their past work)."""
+
+    model = ProjectMember
+    fk_name = "project"
+    extra = 1
+    fields = ("user", "role", "added_by", "added_at")
+    readonly_fields = ("added_by", "added_at")
+    raw_id_fields = ("user",)
 
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(NoDeleteAdmin):
     list_display = ("name", "created_at", "annotators_per_pass", "reviewers_per_item", "is_demo")
     search_fields = ("name",)
+    inlines = [MemberInline]
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not ProjectMember:
+            return super().save_formset(request, form, formset, change)
+        # Through the membership actions, so every change writes its Event (and a project keeps a lead).
+        try:
+            for member in formset.save(commit=False):
+                do_add_member(form.instance, member.user, member.role, actor=request.user)
+            for member in formset.deleted_objects:
+                do_remove_member(form.instance, member.user, actor=request.user)
+        except MemberError as exc:
+            messages.error(request, str(exc))
+        return None
+
+
+@admin.register(ProjectMember)
+class ProjectMemberAdmin(admin.ModelAdmin):
+    list_display = ("project", "user", "role", "added_by", "added_at")
+    list_filter = ("role", "project")
+    search_fields = ("user__username", "project__name")
+    raw_id_fields = ("user",)
+    readonly_fields = ("added_by", "added_at")
+
+    def save_model(self, request, obj, form, change):
+        try:
+            saved = do_add_member(obj.project, obj.user, obj.role, actor=request.user)
+            obj.pk = saved.pk
+        except MemberError as exc:
+            messages.error(request, str(exc))
+
+    def delete_model(self, request, obj):
+        try:
+            do_remove_member(obj.project, obj.user, actor=request.user)
+        except MemberError as exc:
+            messages.error(request, str(exc))
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset.select_related("project", "user"):
+            self.delete_model(request, obj)
 
 
 @admin.register(Image)
-class ImageAdmin(admin.ModelAdmin):
+class ImageAdmin(NoDeleteAdmin):
     list_display = ("dataset_key", "project", "width", "height", "sha256")
     list_filter = ("project",)
     search_fields = ("dataset_key", "sha256")
@@ -27,7 +93,7 @@ class TriggerInline(admin.TabularInline):
 
 
 @admin.register(Sample)
-class SampleAdmin(admin.ModelAdmin):
+class SampleAdmin(NoDeleteAdmin):
     list_display = ("id", "image", "kind", "emotion", "state", "version", "project")
     list_filter = ("project", "kind", "state", "emotion")
     search_fields = ("question", "image__dataset_key")
@@ -40,7 +106,7 @@ class SampleAdmin(admin.ModelAdmin):
 
 
 @admin.register(Trigger)
-class TriggerAdmin(admin.ModelAdmin):
+class TriggerAdmin(NoDeleteAdmin):
     list_display = ("id", "text", "origin", "fate", "position", "sample")
     list_filter = ("origin", "fate", "category")
     search_fields = ("text",)
@@ -51,7 +117,7 @@ class TriggerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(NoDeleteAdmin):
     """Read-only: the log is append-only."""
 
     list_display = ("id", "created_at", "action", "actor", "pass_number", "sample", "project")
@@ -70,6 +136,6 @@ class EventAdmin(admin.ModelAdmin):
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(admin.ModelAdmin):
+class ImportJobAdmin(NoDeleteAdmin):
     list_display = ("id", "project", "format", "status", "done", "total", "created_at")
     list_filter = ("status", "format")

@@ -1,23 +1,33 @@
 """REST API (DRF): projects, samples, triggers (read), imports and streamed exports."""
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
+from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from . import actions
 from .actions import StaleVersion, start_import_job
 from .exporting import EIBENCH_FILES
 from .forms import ImportForm
-from .models import Assignment, Event, ImportJob, Project, Sample, Trigger
-from .permissions import CanWorkOnSample, HasAnyRole, IsLead, ReadOnly, sample_access
+from .models import Assignment, Event, ImportJob, Project, ProjectMember, Sample, Trigger
+from .permissions import (
+    CanWorkOnSample,
+    HasAnyRole,
+    IsLead,
+    ReadOnly,
+    project_for,
+    projects_for,
+    sample_access,
+)
 from .queries import project_overview, projects_with_counts
-from .roles import ANNOTATOR, LEAD, REVIEWER, has_role
+from .roles import ANNOTATOR, LEAD, REVIEWER
 from .views import export_response
 from .workspace_views import apply_change, pass_context
 
@@ -83,14 +93,112 @@ class ImportJobSerializer(serializers.ModelSerializer):
                   "created_at", "finished_at"]
 
 
-class ProjectViewSet(viewsets.ReadOnlyModelViewSet):
-    """Projects, with sample counts. ``overview``: counts by state and emotion. ``export``: streamed files."""
+class ProjectCreateSerializer(serializers.ModelSerializer):
+    emotions = serializers.ListField(child=serializers.CharField(max_length=50), min_length=1, max_length=50,
+                                     required=False)
+    default_questions = serializers.DictField(child=serializers.CharField(max_length=2000), required=False)
+    annotators_per_pass = serializers.IntegerField(min_value=1, max_value=50, required=False)
+    overlap_fraction = serializers.FloatField(min_value=0, max_value=1, required=False)
+    sample_size_per_emotion = serializers.IntegerField(min_value=1, max_value=100_000, required=False)
+    reviewers_per_item = serializers.IntegerField(min_value=1, max_value=50, required=False)
+    rework_threshold = serializers.FloatField(min_value=0, max_value=5, required=False)
+
+    class Meta:
+        model = Project
+        fields = ["name", "description", "emotions", "default_questions", "annotators_per_pass", "overlap_fraction",
+                  "sample_size_per_emotion", "reviewers_per_item", "rework_threshold"]
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username", read_only=True)
+    added_by = serializers.CharField(source="added_by.username", default=None, read_only=True)
+
+    class Meta:
+        model = ProjectMember
+        fields = ["user", "username", "role", "added_by", "added_at"]
+        read_only_fields = ["added_at"]
+
+
+class AddMemberRequest(serializers.Serializer):
+    user = serializers.IntegerField(required=False, help_text="user id (or give username)")
+    username = serializers.CharField(required=False, max_length=150)
+    role = serializers.ChoiceField(choices=ProjectMember.Role.choices, required=False,
+                                   help_text="default: the person's site role")
+
+    def validate(self, attrs):
+        if not attrs.get("user") and not attrs.get("username"):
+            raise serializers.ValidationError("give the user's id or username")
+        return attrs
+
+
+class ProjectViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Projects you are a member of, with sample counts. ``POST`` creates one (site role lead; you become its
+    lead). ``overview``: counts by state and emotion. ``export``: streamed files. ``members``: who belongs to the
+    project (its leads add and remove them)."""
 
     serializer_class = ProjectSerializer
     permission_classes = [IsAuthenticated & HasAnyRole]
 
     def get_queryset(self):
-        return projects_with_counts()
+        return projects_with_counts(projects_for(self.request.user))
+
+    def get_permissions(self):
+        if self.action == "create":
+            return [IsAuthenticated(), IsLead()]
+        return super().get_permissions()
+
+    @extend_schema(request=ProjectCreateSerializer, responses={201: ProjectSerializer})
+    def create(self, request, *args, **kwargs):
+        form = ProjectCreateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = dict(form.validated_data)
+        name = data.pop("name").strip()
+        if not name:
+            raise serializers.ValidationError({"name": ["a project needs a name"]})
+        if Project.objects.filter(name=name).exists():
+            return Response({"name": ["a project with this name exists"]}, status=status.HTTP_400_BAD_REQUEST)
+        project = actions.get_or_create_project(name, actor=request.user, **data)
+        return Response(ProjectSerializer(self.get_queryset().get(pk=project.pk)).data,
+                        status=status.HTTP_201_CREATED)
+
+    @extend_schema(methods=["GET"], responses=MemberSerializer(many=True))
+    @extend_schema(methods=["POST"], request=AddMemberRequest, responses={201: MemberSerializer})
+    @action(detail=True, methods=["get", "post"])
+    def members(self, request, pk=None):
+        """The project's members; ``POST`` adds one or changes their role (the project's leads)."""
+        project = self.get_object()
+        if request.method == "GET":
+            rows = ProjectMember.objects.filter(project=project).select_related("user", "added_by")
+            return Response(MemberSerializer(rows, many=True).data)
+        project_for(request.user, project.pk, LEAD)
+        body = AddMemberRequest(data=request.data)
+        body.is_valid(raise_exception=True)
+        d = body.validated_data
+        User = get_user_model()
+        user = (User.objects.filter(pk=d["user"]) if d.get("user") else
+                User.objects.filter(username=d["username"])).first()
+        if user is None:
+            return Response({"user": ["no such user"]}, status=status.HTTP_400_BAD_REQUEST)
+        try:
+            member = actions.do_add_member(project, user, d.get("role"), actor=request.user)
+        except actions.MemberError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(MemberSerializer(member).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={204: None})
+    @action(detail=True, methods=["delete"], url_path=r"members/(?P<user_id>\d+)", url_name="member")
+    def remove_member(self, request, pk=None, user_id=None):
+        """Take a person out of the project (the project's leads; their past work stays)."""
+        project = self.get_object()
+        project_for(request.user, project.pk, LEAD)
+        user = get_object_or_404(get_user_model(), pk=user_id)
+        try:
+            removed = actions.do_remove_member(project, user, actor=request.user)
+        except actions.MemberError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        if not removed:
+            return Response({"detail": "not a member of this project"}, status=status.HTTP_404_NOT_FOUND)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     @action(detail=True)
@@ -123,11 +231,10 @@ class ProjectViewSet(viewsets.ReadOnlyModelViewSet):
         })},
         responses={202: ImportJobSerializer},
     )
-    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser],
-            permission_classes=[IsAuthenticated & IsLead])
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
     def imports(self, request, pk=None):
-        """Queue an import (lead only). Poll ``/api/imports/{id}/`` for progress and per-line errors."""
-        project = self.get_object()
+        """Queue an import (the project's leads). Poll ``/api/imports/{id}/`` for progress and per-line errors."""
+        project = project_for(request.user, self.get_object().pk, LEAD)
         form = ImportForm(request.data, request.FILES)
         if not form.is_valid():
             return Response(form.errors.get_json_data(), status=status.HTTP_400_BAD_REQUEST)
@@ -149,7 +256,7 @@ class SampleViewSet(viewsets.ReadOnlyModelViewSet):
         return super().list(request, *args, **kwargs)
 
     def get_queryset(self):
-        qs = Sample.objects.select_related("image")
+        qs = Sample.objects.select_related("image").filter(project__in=projects_for(self.request.user))
         if self.action == "retrieve":
             return qs.prefetch_related("triggers")
         params = self.request.query_params
@@ -161,9 +268,15 @@ class SampleViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(responses=EventSerializer(many=True))
     @action(detail=True)
     def history(self, request, pk=None):
-        sample = get_object_or_404(Sample, pk=pk)
+        sample = self.get_object()
         events = Event.objects.filter(sample=sample).select_related("actor").order_by("id")
-        return Response(EventSerializer(events, many=True).data)
+        history = EventSerializer(events, many=True).data
+        origin = sample.imported_from  # an EIBench import's samples share its one project.imported Event
+        if origin:
+            entry = EventSerializer(origin["event"]).data
+            entry.update(action="sample.imported", after={"file": origin["file"], "line": origin["line"]})
+            history.insert(0, entry)
+        return Response(history)
 
 
 class TriggerViewSet(viewsets.ReadOnlyModelViewSet):
@@ -177,7 +290,7 @@ class TriggerViewSet(viewsets.ReadOnlyModelViewSet):
         return super().list(request, *args, **kwargs)
 
     def get_queryset(self):
-        qs = Trigger.objects.all()
+        qs = Trigger.objects.filter(sample__project__in=projects_for(self.request.user))
         if self.request.query_params.get("sample"):
             qs = qs.filter(sample=_int_param(self.request.query_params, "sample"))
         return qs
@@ -188,7 +301,9 @@ class ImportJobViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, viewset
 
     serializer_class = ImportJobSerializer
     permission_classes = [IsAuthenticated & HasAnyRole & ReadOnly]
-    queryset = ImportJob.objects.all()
+
+    def get_queryset(self):
+        return ImportJob.objects.filter(project__in=projects_for(self.request.user))
 
 
 # --------------------------------------------------------------------------------------- the workspace
@@ -267,13 +382,6 @@ def run_change(request, sample: Sample, op: str, *, created=False, data=None):
     return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
-class IsAnnotator(BasePermission):
-    message = "Only annotators (and leads) take work."
-
-    def has_permission(self, request, view):
-        return has_role(request.user, ANNOTATOR)
-
-
 class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
     """Assignments (sample, annotator, pass) with leases; annotators see their own. ``next``: take the next
     sample of a pass with a lease. ``assign`` (lead): pick annotators, balance the work. ``renew`` / ``release``
@@ -283,10 +391,10 @@ class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [IsAuthenticated & HasAnyRole]
 
     def get_queryset(self):
-        qs = Assignment.objects.select_related("annotator").order_by("id")
         user = self.request.user
-        if not has_role(user, LEAD, REVIEWER):
-            qs = qs.filter(annotator=user)
+        # Everyone's in the projects the user leads or reviews; their own in the projects they annotate.
+        qs = Assignment.objects.select_related("annotator").order_by("id").filter(
+            Q(project__in=projects_for(user, REVIEWER)) | Q(annotator=user, project__in=projects_for(user)))
         params = self.request.query_params
         for name in ("project", "pass_number", "sample"):
             if params.get(name):
@@ -300,12 +408,12 @@ class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
         return super().list(request, *args, **kwargs)
 
     @extend_schema(request=NextRequest, responses={200: OpenApiTypes.OBJECT, 204: None})
-    @action(detail=False, methods=["post"], permission_classes=[IsAuthenticated & IsAnnotator])
+    @action(detail=False, methods=["post"])
     def next(self, request):
         """The caller's next sample in a pass, leased to them (204 when the queue is empty)."""
         body = NextRequest(data=request.data)
         body.is_valid(raise_exception=True)
-        get_object_or_404(Project, pk=body.validated_data["project"])
+        project_for(request.user, body.validated_data["project"], ANNOTATOR)
         assignment = actions.do_take_next(body.validated_data["project"], int(body.validated_data["pass_number"]),
                                           actor=request.user, after_sample=body.validated_data.get("after"))
         if assignment is None:
@@ -314,12 +422,12 @@ class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
         return Response({**work_state(sample, request.user), "assignment": AssignmentSerializer(assignment).data})
 
     @extend_schema(request=AssignRequest, responses={201: OpenApiTypes.OBJECT})
-    @action(detail=False, methods=["post"], permission_classes=[IsAuthenticated & IsLead])
+    @action(detail=False, methods=["post"])
     def assign(self, request):
         body = AssignRequest(data=request.data)
         body.is_valid(raise_exception=True)
         d = body.validated_data
-        get_object_or_404(Project, pk=d["project"])
+        project_for(request.user, d["project"], LEAD)
         try:
             created = actions.do_assign_project(d["project"], d["annotators"], actor=request.user,
                                                 overlap_fraction=d.get("overlap_fraction"),
@@ -339,20 +447,21 @@ class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(AssignmentSerializer(result).data)
 
     @extend_schema(request=None, responses=AssignmentSerializer)
-    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated & IsAnnotator])
+    @action(detail=True, methods=["post"])
     def renew(self, request, pk=None):
         return self._holder_action(request, actions.do_renew_lease)
 
     @extend_schema(request=None, responses=AssignmentSerializer)
-    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated & IsAnnotator])
+    @action(detail=True, methods=["post"])
     def release(self, request, pk=None):
         return self._holder_action(request, actions.do_release_lease)
 
     @extend_schema(request=inline_serializer("Reassign", {"annotator": serializers.IntegerField()}),
                    responses=AssignmentSerializer)
-    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated & IsLead])
+    @action(detail=True, methods=["post"])
     def reassign(self, request, pk=None):
         assignment = self.get_object()
+        project_for(request.user, assignment.project_id, LEAD)
         try:
             result = actions.do_reassign(assignment.pk, int(request.data.get("annotator")), actor=request.user)
         except (ValueError, TypeError) as exc:
@@ -365,8 +474,10 @@ class WorkSampleViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     Every change carries the ``version`` it was made against: a stale one gets 409 with what changed."""
 
     permission_classes = [IsAuthenticated & HasAnyRole & CanWorkOnSample]
-    queryset = Sample.objects.select_related("image", "project")
     serializer_class = SampleSerializer
+
+    def get_queryset(self):
+        return Sample.objects.select_related("image", "project").filter(project__in=projects_for(self.request.user))
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def retrieve(self, request, *args, **kwargs):
@@ -414,8 +525,11 @@ class WorkTriggerViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     with a reason), ``keep``, ``restore``, ``move`` (pass 3 order); ``history`` is its lineage."""
 
     permission_classes = [IsAuthenticated & HasAnyRole & CanWorkOnSample]
-    queryset = Trigger.objects.select_related("sample__image", "sample__project")
     serializer_class = TriggerSerializer
+
+    def get_queryset(self):
+        return Trigger.objects.select_related("sample__image", "sample__project").filter(
+            sample__project__in=projects_for(self.request.user))
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def _change(self, request, op):

@@ -324,3 +324,31 @@ class ImportJob(models.Model):
         if self.status == self.Status.DONE:
             return 100
         return int(100 * self.done / self.total) if self.total else 0
+
+
+class ProjectMember(models.Model):
+    """A person's membership of a project, with their role in it: a lead, reviewer or annotator sees and changes
+    only the projects they belong to (a superuser: all). See ``annotator.permissions.projects_for``.
+
+    Membership is access control, not annotation data: removing a member deletes this row (with an Event), and
+    their past work, assignments and events stay."""
+
+    class Role(models.TextChoices):
+        LEAD = "lead", "lead"
+        REVIEWER = "reviewer", "reviewer"
+        ANNOTATOR = "annotator", "annotator"
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="project_memberships")
+    role = models.CharField(max_length=10, choices=Role.choices)
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "role", "user"]
+        constraints = [models.UniqueConstraint(fields=["project", "user"], name="project_member_unique")]
+        indexes = [models.Index(fields=["user", "project"])]
+
+    def __str__(self):
+        return f"{self.user} ({self.role}) in {self.project}"

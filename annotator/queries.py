@@ -35,8 +35,9 @@ def project_overview(project: Project) -> dict:
     }
 
 
-def projects_with_counts():
-    return Project.objects.annotate(
+def projects_with_counts(projects=None):
+    """``projects`` (a queryset, e.g. ``permissions.projects_for(user)``; default: all) with sample counts."""
+    return (Project.objects if projects is None else projects).annotate(
         n_samples=Count("samples", distinct=True),
         n_final=Count("samples", filter=Q(samples__state=Sample.State.FINAL), distinct=True),
     ).order_by("name")

@@ -13,15 +13,16 @@ from .actions import start_import_job
 from .exporting import EIBENCH_FILES, eibench_file, eibench_zip, provenance_lines
 from .forms import ImportForm
 from .models import Event, Image, ImportJob, Project, Sample, Trigger
-from .permissions import ANY_ROLE, role_required
+from .permissions import ANY_ROLE, has_project_role, project_for, projects_for, role_required
 from .queries import project_overview, projects_with_counts
-from .roles import LEAD, has_role
+from .roles import LEAD
 
 SAMPLES_PER_PAGE = 50
 
 
-def _project(pk) -> Project:
-    return get_object_or_404(Project, pk=pk)
+def _project(request, pk, *roles) -> Project:
+    """The project when the user is a member (404 otherwise), holding one of ``roles`` there (403 otherwise)."""
+    return project_for(request.user, pk, *roles)
 
 
 def _panels(names: list[str], pk: int) -> list[str]:
@@ -33,14 +34,15 @@ def _panels(names: list[str], pk: int) -> list[str]:
 @role_required(*ANY_ROLE)
 @require_GET
 def project_list(request):
-    return render(request, "annotator/project_list.html", {"projects": projects_with_counts()})
+    projects = projects_with_counts(projects_for(request.user))
+    return render(request, "annotator/project_list.html", {"projects": projects})
 
 
 @login_required
 @role_required(*ANY_ROLE)
 @require_GET
 def project_detail(request, pk):
-    project = _project(pk)
+    project = _project(request, pk)
     samples = Sample.objects.filter(project=project).select_related("image").order_by("kind", "ordinal")
     state, emotion = request.GET.get("state", ""), request.GET.get("emotion", "")
     if state:
@@ -55,7 +57,7 @@ def project_detail(request, pk):
         "filters": {"state": state, "emotion": emotion},
         "jobs": ImportJob.objects.filter(project=project)[:5],
         "form": ImportForm(),
-        "can_import": has_role(request.user, LEAD),
+        "can_import": has_project_role(request.user, project, LEAD),
         "eibench_files": EIBENCH_FILES,
         "panels": _panels(settings.EISTUDIO_PROJECT_PANELS, project.pk),
     }
@@ -68,7 +70,8 @@ def project_detail(request, pk):
 @role_required(*ANY_ROLE)
 @require_GET
 def sample_detail(request, pk):
-    sample = get_object_or_404(Sample.objects.select_related("image", "project"), pk=pk)
+    sample = get_object_or_404(Sample.objects.select_related("image", "project")
+                               .filter(project__in=projects_for(request.user)), pk=pk)
     triggers = Trigger.objects.filter(sample=sample).order_by("position", "id")
     events = Event.objects.filter(sample=sample).select_related("actor", "trigger").order_by("id")
     siblings = Sample.objects.filter(project=sample.project_id, kind=sample.kind)
@@ -85,7 +88,7 @@ def sample_detail(request, pk):
 @role_required(*ANY_ROLE)
 @require_GET
 def image_file(request, pk):
-    image = get_object_or_404(Image, pk=pk)
+    image = get_object_or_404(Image.objects.filter(project__in=projects_for(request.user)), pk=pk)
     if not image.file:
         raise Http404("this image is missing")
     response = FileResponse(image.file.open("rb"))
@@ -94,10 +97,10 @@ def image_file(request, pk):
 
 
 @login_required
-@role_required(LEAD)
+@role_required(*ANY_ROLE)
 @require_POST
 def import_start(request, pk):
-    project = _project(pk)
+    project = _project(request, pk, LEAD)
     form = ImportForm(request.POST, request.FILES)
     if not form.is_valid():
         return render(request, "annotator/partials/import_form.html", {"project": project, "form": form}, status=422)
@@ -111,7 +114,7 @@ def import_start(request, pk):
 @role_required(*ANY_ROLE)
 @require_GET
 def import_job(request, pk, job_id):
-    job = get_object_or_404(ImportJob, pk=job_id, project_id=pk)
+    job = get_object_or_404(ImportJob, pk=job_id, project=_project(request, pk))
     return render(request, "annotator/partials/import_job.html", {"project": job.project, "job": job})
 
 
@@ -139,4 +142,4 @@ def export_response(project: Project, what: str) -> StreamingHttpResponse:
 @role_required(*ANY_ROLE)
 @require_GET
 def export(request, pk, what):
-    return export_response(_project(pk), what)
+    return export_response(_project(request, pk), what)

@@ -19,9 +19,18 @@ from django_htmx.http import HttpResponseClientRedirect
 from . import actions
 from .actions.workspace import PASS_NAMES, READY, current_pass
 from .formats import eibench
-from .models import Assignment, Event, Project, ProjectAnnotator, Sample, Trigger
-from .permissions import ANY_ROLE, WORK, role_required, sample_access
-from .roles import ANNOTATOR, LEAD, has_role
+from .models import Assignment, Event, ProjectAnnotator, ProjectMember, Sample, Trigger
+from .permissions import (
+    ANY_ROLE,
+    WORK,
+    has_project_role,
+    project_for,
+    projects_for,
+    require_project_role,
+    role_required,
+    sample_access,
+)
+from .roles import ANNOTATOR, LEAD
 
 OPEN, DONE, SKIPPED = Assignment.Status.OPEN, Assignment.Status.DONE, Assignment.Status.SKIPPED
 CHANGES = ("keep", "remove", "restore", "edit", "add", "move", "undo", "submit", "skip", "renew", "next")
@@ -94,6 +103,7 @@ def _sample_or_404(pk) -> Sample:
 
 
 def _readable(request, sample) -> str:
+    require_project_role(request.user, sample.project_id)  # 404 outside the user's projects
     access = sample_access(request.user, sample)
     if access is None:
         raise PermissionDenied("This sample is not assigned to you.")
@@ -143,7 +153,8 @@ def sample_panel(request, pk):
 @require_GET
 def trigger_history(request, pk):
     """A trigger's lineage back to the model's proposal: its parents and every change of each."""
-    trigger = get_object_or_404(Trigger.objects.select_related("sample__image", "sample__project"), pk=pk)
+    trigger = get_object_or_404(Trigger.objects.select_related("sample__image", "sample__project")
+                                .filter(sample__project__in=projects_for(request.user)), pk=pk)
     _readable(request, trigger.sample)
     chain, node = [], trigger
     while node is not None and len(chain) < 50:
@@ -163,11 +174,13 @@ def _today():
     return timezone.make_aware(datetime.combine(timezone.localdate(), time.min))
 
 
-def queue_rows(user=None):
+def queue_rows(user=None, projects=None):
     """Per (project, annotator, pass): ready, waiting, leased, done today, done, skipped, average seconds.
-    ``user``: only theirs (else everyone's). One grouped query."""
+    ``user``: only theirs (else everyone's); ``projects``: only in these (a queryset). One grouped query."""
     now, today = timezone.now(), _today()
     qs = Assignment.objects.all() if user is None else Assignment.objects.filter(annotator=user)
+    if projects is not None:
+        qs = qs.filter(project__in=projects)
     return list(
         qs.values("project_id", "project__name", "annotator_id", "annotator__username", "pass_number")
         .annotate(
@@ -218,19 +231,20 @@ def _by_project(rows) -> list[dict]:
 @require_GET
 def home(request):
     """My queue per pass, done today, my average time per sample; leads see everyone's."""
-    mine = queue_rows(request.user)
+    mine = queue_rows(request.user, projects_for(request.user, ANNOTATOR))
+    led = projects_for(request.user, LEAD)
     context = {"projects": _by_project(mine), "me": (_summaries(mine) or [None])[0],
-               "empty": request.GET.get("empty"), "is_lead": has_role(request.user, LEAD)}
+               "empty": request.GET.get("empty"), "is_lead": led.exists()}
     if context["is_lead"]:
-        context["everyone"] = _summaries(queue_rows())
+        context["everyone"] = _summaries(queue_rows(projects=led))
     return render(request, "annotator/work/home.html", context)
 
 
 @login_required
-@role_required(ANNOTATOR)
+@role_required(*ANY_ROLE)
 @require_POST
 def take_next(request, pk, pass_number):
-    project = get_object_or_404(Project, pk=pk)
+    project = project_for(request.user, pk, ANNOTATOR)
     after = request.POST.get("after")
     assignment = actions.do_take_next(project.pk, pass_number, actor=request.user,
                                       after_sample=_int(after, "sample") if after else None)
@@ -316,6 +330,7 @@ def work_change(request, pk, op):
     if op not in CHANGES:
         raise Http404("no such change")
     sample = _sample_or_404(pk)
+    require_project_role(request.user, sample.project_id)
     if sample_access(request.user, sample) != WORK:
         raise PermissionDenied("You may not change this sample in its current pass.")
     pass_number = current_pass(sample)
@@ -371,12 +386,16 @@ def _work(request, pk, *, error="", note="", status=200, assignments=None):
 
 
 # ---------------------------------------------------------------------------------------- lead: assignment
-def _annotator_choices():
-    return get_user_model().objects.filter(groups__name=ANNOTATOR).order_by("username").distinct()
+def _annotator_choices(project):
+    """The project's members who may annotate (its annotators and leads)."""
+    return get_user_model().objects.filter(
+        project_memberships__project=project,
+        project_memberships__role__in=[ProjectMember.Role.ANNOTATOR, ProjectMember.Role.LEAD],
+    ).order_by("username").distinct()
 
 
 def _project_panel_context(request, project, *, error="", created=None):
-    is_lead = has_role(request.user, LEAD)
+    is_lead = has_project_role(request.user, project, LEAD)
     counts = {(r["pass_number"], r["status"]): r["n"] for r in Assignment.objects.filter(project=project)
               .values("pass_number", "status").annotate(n=Count("id")).order_by()}
     ready = dict(Assignment.objects.filter(READY, project=project).values_list("pass_number")
@@ -390,7 +409,7 @@ def _project_panel_context(request, project, *, error="", created=None):
                "refined": states.get("refined", 0), "is_lead": is_lead, "error": error, "created": created}
     if is_lead:
         members = set(ProjectAnnotator.objects.filter(project=project).values_list("user_id", flat=True))
-        choices = list(_annotator_choices())
+        choices = list(_annotator_choices(project))
         if not members:
             members = {u.pk for u in choices[:project.annotators_per_pass]}
         now = timezone.now()
@@ -408,15 +427,15 @@ def _project_panel_context(request, project, *, error="", created=None):
 @role_required(*ANY_ROLE)
 @require_GET
 def project_panel(request, pk):
-    project = get_object_or_404(Project, pk=pk)
+    project = project_for(request.user, pk)
     return render(request, "annotator/work/partials/project_panel.html", _project_panel_context(request, project))
 
 
 @login_required
-@role_required(LEAD)
+@role_required(*ANY_ROLE)
 @require_POST
 def assign(request, pk):
-    project = get_object_or_404(Project, pk=pk)
+    project = project_for(request.user, pk, LEAD)
     try:
         overlap = float(request.POST.get("overlap_percent", project.overlap_fraction * 100)) / 100
         created = actions.do_assign_project(project.pk, request.POST.getlist("annotators"), actor=request.user,
@@ -435,7 +454,7 @@ def assign(request, pk):
 @role_required(*ANY_ROLE)
 @require_POST
 def release(request, pk):
-    assignment = get_object_or_404(Assignment, pk=pk)
+    assignment = get_object_or_404(Assignment.objects.filter(project__in=projects_for(request.user)), pk=pk)
     try:
         actions.do_release_lease(assignment.pk, actor=request.user)
     except actions.NotAssigned as exc:
@@ -447,10 +466,11 @@ def release(request, pk):
 
 
 @login_required
-@role_required(LEAD)
+@role_required(*ANY_ROLE)
 @require_POST
 def reassign(request, pk):
-    assignment = get_object_or_404(Assignment, pk=pk)
+    assignment = get_object_or_404(Assignment.objects.filter(project__in=projects_for(request.user)), pk=pk)
+    require_project_role(request.user, assignment.project_id, LEAD)
     error = ""
     try:
         actions.do_reassign(assignment.pk, _int(request.POST.get("annotator"), "annotator"), actor=request.user)

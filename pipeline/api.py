@@ -4,11 +4,12 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from annotator.models import Project
-from annotator.permissions import HasAnyRole, IsLead
+from annotator.permissions import HasAnyRole, IsProjectMember, projects_for, require_project_role
+from annotator.roles import LEAD
 
 from . import actions
 from .backends import BACKENDS
@@ -23,13 +24,12 @@ def register(router) -> None:
     router.register("traces", TraceViewSet, basename="api-trace")
 
 
-class LeadWrites(HasAnyRole):
-    """Everyone with a role reads; only a lead writes."""
+class LeadWrites(IsProjectMember):
+    """The project's members read; only its leads write (checked on the object, and on the project a new
+    object is for)."""
 
     def has_permission(self, request, view):
-        if request.method in SAFE_METHODS:
-            return super().has_permission(request, view)
-        return IsLead().has_permission(request, view)
+        return HasAnyRole().has_permission(request, view)
 
 
 def _filter(queryset, request, *names):
@@ -57,8 +57,16 @@ class RunSerializer(serializers.ModelSerializer):
         return progress(run).as_dict()
 
 
+class ProjectField(serializers.PrimaryKeyRelatedField):
+    """A project the requesting user is a member of (others do not exist, for them)."""
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        return projects_for(request.user) if request else Project.objects.none()
+
+
 class StartRunSerializer(serializers.Serializer):
-    project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.all())
+    project = ProjectField()
     selection = serializers.ChoiceField(choices=["all", "failed", "selected"], default="all")
     samples = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False,
                                     help_text="sample ids, with selection=selected")
@@ -97,7 +105,8 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     permission_classes = [IsAuthenticated & LeadWrites]
 
     def get_queryset(self):
-        return _filter(PipelineRun.objects.select_related("prompt_version").order_by("-id"), self.request, "project")
+        return _filter(PipelineRun.objects.select_related("prompt_version").order_by("-id")
+                       .filter(project__in=projects_for(self.request.user)), self.request, "project")
 
     @extend_schema(parameters=[OpenApiParameter("project", int, description="only this project's runs")])
     def list(self, request, *args, **kwargs):
@@ -105,9 +114,10 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
     @extend_schema(request=StartRunSerializer, responses={201: RunSerializer})
     def create(self, request):
-        form = StartRunSerializer(data=request.data)
+        form = StartRunSerializer(data=request.data, context={"request": request})
         form.is_valid(raise_exception=True)
         d = form.validated_data
+        require_project_role(request.user, d["project"], LEAD)
         try:
             run = actions.start_run(d["project"], actor=request.user, selection=d["selection"],
                                     sample_ids=d.get("samples"), limit=d.get("limit"), overrides=form.overrides())
@@ -136,6 +146,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
 class PromptVersionSerializer(serializers.ModelSerializer):
     created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
+    project = ProjectField()
 
     class Meta:
         model = PromptVersion
@@ -143,6 +154,7 @@ class PromptVersionSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "number", "created_by", "created_at"]
 
     def create(self, validated_data):
+        require_project_role(self.context["request"].user, validated_data["project"], LEAD)
         try:
             return actions.save_config(validated_data["project"], validated_data["config"],
                                        actor=self.context["request"].user, note=validated_data.get("note", ""))
@@ -162,7 +174,8 @@ class PromptVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mix
         return super().list(request, *args, **kwargs)
 
     def get_queryset(self):
-        return _filter(PromptVersion.objects.select_related("created_by").order_by("-id"), self.request, "project")
+        return _filter(PromptVersion.objects.select_related("created_by").order_by("-id")
+                       .filter(project__in=projects_for(self.request.user)), self.request, "project")
 
 
 class TraceSerializer(serializers.ModelSerializer):
@@ -183,4 +196,5 @@ class TraceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return super().list(request, *args, **kwargs)
 
     def get_queryset(self):
-        return _filter(StageTrace.objects.order_by("id"), self.request, "sample", "run")
+        return _filter(StageTrace.objects.order_by("id").filter(run__project__in=projects_for(self.request.user)),
+                       self.request, "sample", "run")

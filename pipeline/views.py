@@ -9,8 +9,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotator.models import Project, Sample
-from annotator.permissions import ANY_ROLE, role_required
-from annotator.roles import LEAD, has_role
+from annotator.permissions import (
+    ANY_ROLE,
+    has_project_role,
+    project_for,
+    projects_for,
+    require_project_role,
+    role_required,
+)
+from annotator.roles import LEAD
 
 from . import actions
 from .forms import ConfigForm, StartRunForm
@@ -20,6 +27,14 @@ from .queries import progress, transcript
 RUNS_SHOWN = 5
 
 
+def _runs(request):
+    return PipelineRun.objects.select_related("prompt_version").filter(project__in=projects_for(request.user))
+
+
+def _samples(request):
+    return Sample.objects.filter(project__in=projects_for(request.user))
+
+
 def _panel(request, project: Project, *, status=200, error: str = ""):
     runs = list(PipelineRun.objects.filter(project=project).select_related("prompt_version")[:RUNS_SHOWN])
     version = actions.latest_version(project)
@@ -27,7 +42,7 @@ def _panel(request, project: Project, *, status=200, error: str = ""):
     return render(request, "pipeline/partials/project_panel.html", {
         "project": project, "runs": [(r, progress(r)) for r in runs], "version": version,
         "config": config, "placeholder": "tiny" in (config["vlm"]["backend"], config["llm"]["backend"]),
-        "can_run": has_role(request.user, LEAD), "form": StartRunForm(), "error": error,
+        "can_run": has_project_role(request.user, project, LEAD), "form": StartRunForm(), "error": error,
     }, status=status)
 
 
@@ -35,23 +50,23 @@ def _panel(request, project: Project, *, status=200, error: str = ""):
 @role_required(*ANY_ROLE)
 @require_GET
 def project_panel(request, pk):
-    return _panel(request, get_object_or_404(Project, pk=pk))
+    return _panel(request, project_for(request.user, pk))
 
 
 @login_required
 @role_required(*ANY_ROLE)
 @require_GET
 def run_row(request, run_id):
-    run = get_object_or_404(PipelineRun.objects.select_related("prompt_version"), pk=run_id)
+    run = get_object_or_404(_runs(request), pk=run_id)
     return render(request, "pipeline/partials/run_row.html", {
-        "run": run, "p": progress(run), "can_run": has_role(request.user, LEAD)})
+        "run": run, "p": progress(run), "can_run": has_project_role(request.user, run.project_id, LEAD)})
 
 
 @login_required
-@role_required(LEAD)
+@role_required(*ANY_ROLE)
 @require_POST
 def run_start(request, pk):
-    project = get_object_or_404(Project, pk=pk)
+    project = project_for(request.user, pk, LEAD)
     form = StartRunForm(request.POST)
     if not form.is_valid():
         return _panel(request, project, status=422, error="; ".join(e for errs in form.errors.values() for e in errs))
@@ -66,19 +81,21 @@ def run_start(request, pk):
 
 
 @login_required
-@role_required(LEAD)
+@role_required(*ANY_ROLE)
 @require_POST
 def run_cancel(request, run_id):
-    run = get_object_or_404(PipelineRun, pk=run_id)
+    run = get_object_or_404(_runs(request), pk=run_id)
+    require_project_role(request.user, run.project_id, LEAD)
     actions.cancel_run(run, actor=request.user)
     return _panel(request, run.project)
 
 
 @login_required
-@role_required(LEAD)
+@role_required(*ANY_ROLE)
 @require_POST
 def run_retry(request, run_id):
-    run = get_object_or_404(PipelineRun, pk=run_id)
+    run = get_object_or_404(_runs(request), pk=run_id)
+    require_project_role(request.user, run.project_id, LEAD)
     try:
         actions.retry_failed(run, actor=request.user)
     except actions.NothingToLabel as exc:
@@ -90,9 +107,9 @@ def run_retry(request, run_id):
 @role_required(*ANY_ROLE)
 @require_http_methods(["GET", "POST"])
 def config_page(request, pk):
-    project = get_object_or_404(Project, pk=pk)
+    project = project_for(request.user, pk)
     config = actions.current_config(project)
-    can_edit = has_role(request.user, LEAD)
+    can_edit = has_project_role(request.user, project, LEAD)
     if request.method == "POST":
         if not can_edit:
             raise PermissionDenied("Only a lead may change the pipeline config.")
@@ -114,16 +131,18 @@ def config_page(request, pk):
 @role_required(*ANY_ROLE)
 @require_GET
 def sample_panel(request, pk):
-    sample = get_object_or_404(Sample.objects.select_related("project"), pk=pk)
+    sample = get_object_or_404(_samples(request).select_related("project"), pk=pk)
     return render(request, "pipeline/partials/sample_panel.html", {
-        "sample": sample, "runs": transcript(sample), "can_run": has_role(request.user, LEAD)})
+        "sample": sample, "runs": transcript(sample), "can_run": has_project_role(request.user, sample.project_id,
+                                                                                   LEAD)})
 
 
 @login_required
-@role_required(LEAD)
+@role_required(*ANY_ROLE)
 @require_POST
 def sample_relabel(request, pk):
-    sample = get_object_or_404(Sample, pk=pk)
+    sample = get_object_or_404(_samples(request), pk=pk)
+    require_project_role(request.user, sample.project_id, LEAD)
     try:
         actions.start_run(sample.project, actor=request.user, selection=PipelineRun.Selection.SELECTED,
                           sample_ids=[sample.pk])

@@ -60,6 +60,20 @@ def _user(django_user_model, name, role=None):
     return user
 
 
+def make_member(user, project, role=None):
+    """Make ``user`` a member of ``project`` with ``role`` (default: their site role)."""
+    from annotator.actions import do_add_member
+
+    return do_add_member(project, user, role)
+
+
+def join(project, *users):
+    """Make each user a member of ``project`` in their site role; returns the project."""
+    for user in users:
+        make_member(user, project)
+    return project
+
+
 @pytest.fixture
 def lead(db, django_user_model):
     return _user(django_user_model, "lead1", LEAD)

@@ -11,17 +11,17 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
 from annotator.models import ImportJob, Project, Sample
-from tests.conftest import SAMPLE, make_image
+from tests.conftest import SAMPLE, join, make_image
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def project():
+def project(lead, annotator, reviewer):
     call_command("import_eibench", "--project", "bench", "--basic-questions", str(SAMPLE / "user.jsonl"),
                  "--basic-ground-truth", str(SAMPLE / "basic_ground_truth.json"),
                  "--complex", str(SAMPLE / "ec_complex.jsonl"), verbosity=0)
-    return Project.objects.get(name="bench")
+    return join(Project.objects.get(name="bench"), lead, annotator, reviewer)
 
 
 def body(response) -> bytes:
@@ -87,6 +87,7 @@ def test_image_is_served_to_roles_only(client, annotator, no_role, tmp_path):
     call_command("import_eibench", "--project", "p", "--basic-questions", str(SAMPLE / "user.jsonl"),
                  "--images-root", str(root), verbosity=0)
     s = Sample.objects.get(image__dataset_key="CAER-S/train/Angry/0354.png")
+    join(s.project, annotator)
     client.force_login(annotator)
     r = client.get(f"/images/{s.image_id}/")
     assert r.status_code == 200 and body(r).startswith(b"\x89PNG")

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from ..models import Event, Project
+from ..models import Event, Project, ProjectMember
+from ..permissions import forget_memberships
 
 
 def get_or_create_project(name: str, *, actor=None, **settings) -> Project:
-    """The project called ``name``, created (with a ``project.created`` Event) when it does not exist."""
+    """The project called ``name``, created (with a ``project.created`` Event) when it does not exist.
+    Whoever creates a project becomes its lead member."""
     name = name.strip()
     if not name:
         raise ValueError("a project needs a name")
@@ -16,4 +18,10 @@ def get_or_create_project(name: str, *, actor=None, **settings) -> Project:
         if created:
             Event.objects.create(project=project, actor=actor, action="project.created",
                                  after={"name": name, **settings})
+            if actor is not None and actor.is_authenticated:
+                ProjectMember.objects.create(project=project, user=actor, role=ProjectMember.Role.LEAD,
+                                             added_by=actor)
+                Event.objects.create(project=project, actor=actor, action="project.member_added",
+                                     after={"user": actor.pk, "username": actor.username, "role": "lead"})
+                forget_memberships(actor)
     return project

@@ -15,8 +15,9 @@ from django.db.models import Count, F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from ..models import Assignment, Event, Project, ProjectAnnotator, Sample, Trigger
-from ..roles import LEAD, has_role
+from ..models import Assignment, Event, Project, ProjectAnnotator, ProjectMember, Sample, Trigger
+from ..permissions import has_project_role
+from ..roles import ANNOTATOR, LEAD
 from ..strategies import balance
 from .triggers import StaleVersion, _lock, _renumber, _snapshot
 
@@ -50,6 +51,15 @@ class NothingToUndo(Exception):
 LEASE_RENEW_AFTER = timedelta(seconds=60)
 
 
+def _user(pk):
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(pk=pk).first()
+    if user is None:
+        raise ValueError(f"no user {pk}")
+    return user
+
+
 def lease_length() -> timedelta:
     return timedelta(seconds=getattr(settings, "EISTUDIO_LEASE_SECONDS", 1800))
 
@@ -73,6 +83,12 @@ def do_assign_project(project_id: int, annotator_ids: list[int], *, actor, overl
     annotator_ids = list(dict.fromkeys(int(a) for a in annotator_ids))
     if not annotator_ids:
         raise ValueError("pick at least one annotator")
+    members = set(ProjectMember.objects.filter(project_id=project_id, user_id__in=annotator_ids,
+                                               role__in=[ANNOTATOR, LEAD]).values_list("user_id", flat=True))
+    outsiders = [a for a in annotator_ids if a not in members]
+    if outsiders:
+        raise ValueError(f"not annotators of this project: user {', '.join(map(str, outsiders))} "
+                         "(a lead adds them as members first)")
     with transaction.atomic():
         project = Project.objects.select_for_update().get(pk=project_id)
         if overlap_fraction is not None:
@@ -131,6 +147,8 @@ def do_take_next(project_id: int, pass_number: int, *, actor, after_sample: int 
     """
     if pass_number not in PASSES:
         raise ValueError("pass is 1, 2 or 3")
+    if not has_project_role(actor, project_id, ANNOTATOR):
+        raise NotAssigned("you are not an annotator of this project")
     state = PASS_STATES[pass_number]
     now = timezone.now()
     with transaction.atomic():
@@ -188,7 +206,7 @@ def do_touch_lease(sample: Sample, *, actor, assignments: list[Assignment] | Non
     Leads may change any sample in a pass (returns ``None`` when they have no assignment of their own).
     Raises :class:`NotAssigned` or :class:`LeaseHeld`."""
     pass_number = current_pass(sample)
-    is_lead = has_role(actor, LEAD)
+    is_lead = has_project_role(actor, sample.project_id, LEAD)
     if pass_number is None:
         raise NotAssigned(f"this sample is not in a refinement pass (it is {sample.get_state_display()})")
     now = timezone.now()
@@ -234,7 +252,7 @@ def do_release_lease(assignment_id: int, *, actor) -> Assignment:
     """Give the sample back (the holder, or a lead for anyone's): it stays assigned, without a lease."""
     with transaction.atomic():
         a = Assignment.objects.select_for_update().select_related("sample").get(pk=assignment_id)
-        if a.annotator_id != actor.pk and not has_role(actor, LEAD):
+        if a.annotator_id != actor.pk and not has_project_role(actor, a.project_id, LEAD):
             raise NotAssigned("only the holder or a lead releases a lease")
         before = {"until": a.leased_until.isoformat() if a.leased_until else None}
         a.leased_until = None
@@ -246,10 +264,12 @@ def do_release_lease(assignment_id: int, *, actor) -> Assignment:
 
 def do_reassign(assignment_id: int, annotator_id: int, *, actor) -> Assignment:
     """A lead gives an open (or skipped) assignment to another annotator; returns the open assignment."""
-    if not has_role(actor, LEAD):
-        raise NotAssigned("only a lead reassigns")
     with transaction.atomic():
         a = Assignment.objects.select_for_update().select_related("sample").get(pk=assignment_id)
+        if not has_project_role(actor, a.project_id, LEAD):
+            raise NotAssigned("only a lead of the project reassigns")
+        if not has_project_role(_user(annotator_id), a.project_id, ANNOTATOR):
+            raise ValueError("that person is not an annotator of this project")
         if a.status not in (OPEN, Assignment.Status.SKIPPED):
             raise ValueError("only open or skipped work can be reassigned")
         if Assignment.objects.filter(sample_id=a.sample_id, pass_number=a.pass_number, status=OPEN,
@@ -281,7 +301,7 @@ def do_submit_pass(sample_id: int, *, actor, expected_version: int | None = None
         now = timezone.now()
         open_here = Assignment.objects.filter(sample=sample, pass_number=pass_number, status=OPEN)
         mine = list(open_here.filter(annotator=actor))
-        if not mine and not has_role(actor, LEAD):
+        if not mine and not has_project_role(actor, sample.project_id, LEAD):
             raise NotAssigned("this sample is not assigned to you in this pass")
         closing = mine or list(open_here)
         for a in closing:

@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def ready(annotator, lead):
     """One auto-labelled sample with a real image, assigned to ann1 for all three passes."""
-    project = labelled_project("E2E", n=1, with_image=True)
+    project = labelled_project("E2E", n=1, with_image=True, members=(lead, annotator))
     actions.do_assign_project(project.pk, [annotator.pk], actor=lead)
     return project, Sample.objects.get(project=project)
 

@@ -9,14 +9,15 @@ from django.urls import reverse
 from annotator.models import Image, Sample
 from pipeline import actions
 from pipeline.models import PipelineRun, PromptVersion, StageTrace
+from tests.conftest import join
 from tests.pipeline.factories import make_project
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def project(tmp_path, lead):
-    return make_project(tmp_path, lead, n=4, name="web")
+def project(tmp_path, lead, annotator, reviewer):
+    return join(make_project(tmp_path, lead, n=4, name="web"), annotator, reviewer)
 
 
 def labelled_run(project, lead, capture):

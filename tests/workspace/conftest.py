@@ -7,7 +7,7 @@ from django.core.files.base import ContentFile
 
 from annotator.models import Image, Project, Sample, Trigger
 from annotator.roles import ANNOTATOR
-from tests.conftest import _user, png_bytes
+from tests.conftest import _user, join, png_bytes
 
 MODEL_TRIGGERS = [
     ("Broad smile on his face.", "Facial Expressions", True, "phys"),
@@ -17,8 +17,9 @@ MODEL_TRIGGERS = [
 ]
 
 
-def labelled_project(name="Wave", n=3, *, with_image=False, triggers=MODEL_TRIGGERS) -> Project:
-    project = Project.objects.create(name=name)
+def labelled_project(name="Wave", n=3, *, with_image=False, triggers=MODEL_TRIGGERS, members=()) -> Project:
+    """``members``: users who become members of the project in their site role."""
+    project = join(Project.objects.create(name=name), *members)
     for i in range(n):
         image = Image.objects.create(project=project, dataset_key=f"Happy/{i:04d}.png", width=16, height=16)
         if with_image:
@@ -39,8 +40,8 @@ def other_annotator(db, django_user_model):
 
 
 @pytest.fixture
-def project(db):
-    return labelled_project()
+def project(db, lead, annotator, other_annotator, reviewer):
+    return labelled_project(members=(lead, annotator, other_annotator, reviewer))
 
 
 def provenance(client, project) -> dict[int, dict]:

@@ -20,7 +20,7 @@ TAKERS = {"on_sample", "other_annotator", "lead"}
 
 @pytest.fixture
 def world(annotator, other_annotator, reviewer, lead):
-    project = labelled_project("Authz", n=2)
+    project = labelled_project("Authz", n=2, members=(annotator, other_annotator, reviewer, lead))
     actions.do_assign_project(project.pk, [annotator.pk], actor=lead)
     assignment = actions.do_take_next(project.pk, 1, actor=annotator)
     sample = Sample.objects.get(pk=assignment.sample_id)

@@ -47,7 +47,7 @@ def _race(fn, users):
 
 def test_simultaneous_next_never_hands_out_the_same_sample(django_user_model, lead):
     users = [_user(django_user_model, f"racer{i}", ANNOTATOR) for i in range(THREADS)]
-    project = labelled_project("Race", n=30)
+    project = labelled_project("Race", n=30, members=(lead, *users))
     # every annotator is assigned every sample in pass 1 (100% overlap): the worst case for a race
     actions.do_assign_project(project.pk, [u.pk for u in users], actor=lead, overlap_fraction=1.0)
     from annotator.models import Assignment
@@ -76,7 +76,7 @@ def test_simultaneous_next_never_hands_out_the_same_sample(django_user_model, le
 def test_simultaneous_saves_one_wins_the_other_is_stale(django_user_model, lead, annotator):
     from annotator.models import Trigger
 
-    project = labelled_project("Stale", n=1)
+    project = labelled_project("Stale", n=1, members=(lead, annotator))
     sample = Sample.objects.get(project=project)
     trigger = Trigger.objects.filter(sample=sample).first()
     version = sample.version

@@ -38,7 +38,7 @@ def test_assign_moves_labelled_into_pass1_and_plans_all_three_passes(project, an
 
 
 def test_overlap_samples_get_two_annotators_and_move_on_after_both(lead, annotator, other_annotator):
-    project = labelled_project("Overlap", n=2)
+    project = labelled_project("Overlap", n=2, members=(lead, annotator, other_annotator))
     actions.do_assign_project(project.pk, [annotator.pk, other_annotator.pk], actor=lead, overlap_fraction=1.0)
     sample = take(project, 1, annotator)
     # the other annotator is on the same sample in pass 1 but cannot take it while it is leased

@@ -16,7 +16,7 @@ HX = {"HTTP_HX_REQUEST": "true"}
 
 @pytest.fixture
 def started(annotator, lead):
-    project = labelled_project("Web", n=3)
+    project = labelled_project("Web", n=3, members=(lead, annotator))
     actions.do_assign_project(project.pk, [annotator.pk], actor=lead)
     assignment = actions.do_take_next(project.pk, 1, actor=annotator)
     sample = Sample.objects.get(pk=assignment.sample_id)
@@ -135,7 +135,7 @@ def _queries(client, method, url, data=None):
 def test_query_counts_do_not_grow_with_the_project(client, annotator, lead):
     counts = []
     for n in (2, 40):
-        project = labelled_project(f"Q{n}", n=n)
+        project = labelled_project(f"Q{n}", n=n, members=(lead, annotator))
         actions.do_assign_project(project.pk, [annotator.pk], actor=lead)
         a = actions.do_take_next(project.pk, 1, actor=annotator)
         sample = Sample.objects.get(pk=a.sample_id)

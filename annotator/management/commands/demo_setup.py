@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from annotator.actions import Source, import_eibench
+from annotator.actions import Source, do_add_member, import_eibench
 from annotator.models import Project
 from annotator.roles import ANNOTATOR, LEAD, REVIEWER, ensure_role_groups
 
@@ -27,7 +27,7 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         ensure_role_groups()
         User = get_user_model()
-        lines = []
+        lines, users = [], []
         with transaction.atomic():
             for username, role in DEMO_USERS:
                 user, _ = User.objects.get_or_create(username=username)
@@ -36,6 +36,7 @@ class Command(BaseCommand):
                 user.is_staff = role == LEAD
                 user.save()
                 user.groups.set([Group.objects.get(name=role)])
+                users.append((user, role))
                 lines.append(f"{role:<10} {username:<11} {password}")
         if not Project.objects.filter(name=DEMO_PROJECT).exists():
             basic = DEMO_DATA / "EI_Basic"
@@ -47,6 +48,9 @@ class Command(BaseCommand):
                 description="Three public-domain photographs (see annotator/demo_data/ATTRIBUTION.md). "
                             "Model output in this project comes from a placeholder model with random weights.",
             )
+        project = Project.objects.get(name=DEMO_PROJECT)
+        for user, role in users:  # the demo's people are the demo project's members, each in their role
+            do_add_member(project, user, role)
         out = Path(settings.VAR_DIR) / "demo-users.txt"
         out.write_text("role       username    password\n" + "\n".join(lines) + "\n")
         self.stdout.write("Demo users (role, username, password) — also in " + str(out) + ":")
