@@ -125,8 +125,11 @@ EISTUDIO_MAX_IMAGE_PIXELS = env.int("EISTUDIO_MAX_IMAGE_PIXELS", default=89_478_
 # Server folders a lead may name as the images root of a web import (e.g. a mounted dataset volume).
 # Panels other apps add to the project and sample pages: URL names taking the object's pk, each fetched
 # lazily by htmx (``hx-trigger="load"``), so annotator knows nothing of pipeline/review and the page stays fast.
-EISTUDIO_PROJECT_PANELS: list[str] = ["pipeline-project-panel", "work-project-panel"]
-EISTUDIO_SAMPLE_PANELS: list[str] = ["pipeline-sample-panel", "work-sample-panel"]
+EISTUDIO_PROJECT_PANELS: list[str] = ["pipeline-project-panel", "work-project-panel", "review-project-panel"]
+EISTUDIO_SAMPLE_PANELS: list[str] = ["pipeline-sample-panel", "work-sample-panel", "review-sample-panel"]
+# Review's pipeline-quality figure: functions taking the project and returning, per (model, prompt version), how many
+# model triggers were proposed / kept / removed as hallucination / irrelevant (review never imports pipeline).
+EISTUDIO_MODEL_TRIGGER_STATS: list[str] = ["pipeline.quality.trigger_fates"]
 # How long "next" holds a sample for its annotator in a pass (renewed while the pass screen is open).
 EISTUDIO_LEASE_SECONDS = env.int("EISTUDIO_LEASE_SECONDS", default=1800)
 # Sections other apps add to each line of the provenance export: name → "module.function" taking the project and
