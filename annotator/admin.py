@@ -3,7 +3,10 @@ action, on projects, images, samples, triggers, events and import jobs. Project 
 from django.contrib import admin, messages
 
 from .actions.members import MemberError, do_add_member, do_remove_member
+from .auth import ThrottledAdminAuthenticationForm
 from .models import Event, Image, ImportJob, Project, ProjectMember, Sample, Trigger
+
+admin.site.login_form = ThrottledAdminAuthenticationForm  # failed admin sign-ins are throttled like the site's
 
 
 class NoDeleteAdmin(admin.ModelAdmin):

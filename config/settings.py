@@ -41,6 +41,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.security.SecurityHeadersMiddleware",  # CSP, Permissions-Policy
+    "config.security.UploadLimitMiddleware",  # 413 for an oversized upload before its body is read
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -193,9 +195,12 @@ else:
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "config.security.ThrottledTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["config.security.AnonThrottle", "config.security.UserThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"anon": env.str("EISTUDIO_API_ANON_RATE", default="60/min"),
+                               "user": env.str("EISTUDIO_API_USER_RATE", default="3000/min")},
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "annotator.pagination.IdCursorPagination",
     "PAGE_SIZE": 100,
@@ -209,6 +214,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Sample.kind (basic / complex) and Trigger.kind (env / social / phys / obj) are different choice sets.
+    "ENUM_NAME_OVERRIDES": {"SampleKindEnum": "annotator.models.Sample.Kind",
+                            "TriggerKindEnum": "annotator.models.Trigger.Kind"},
 }
 
 LOGGING = {
@@ -224,3 +232,48 @@ if not REDIS_URL:
     for _d in ("queue", "processed", "results", "control"):
         (VAR_DIR / "celery" / _d).mkdir(parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = True  # serve static/ straight from the source tree too (no collectstatic needed)
+
+# --- Security. Always: no sniffing, same-origin referrers, no framing, HttpOnly cookies, a CSP that fits the
+# vendored static files (no CDN, no inline scripts; inline style attributes are allowed). Production
+# (EISTUDIO_SECURE=true, with DEBUG=false): HTTPS only, HSTS, secure cookies; behind a TLS-terminating proxy
+# (EISTUDIO_BEHIND_PROXY=true) the proxy's X-Forwarded-Proto says the request was HTTPS. `check --deploy` is clean.
+EISTUDIO_SECURE = env.bool("EISTUDIO_SECURE", default=False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = env.str("SECURE_REFERRER_POLICY", default="same-origin")
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True  # htmx and Swagger UI take the token from the page, never from the cookie
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
+EISTUDIO_CSP = env.str("EISTUDIO_CSP", default=(
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"))
+EISTUDIO_PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+if EISTUDIO_SECURE:
+    if SECRET_KEY.startswith("django-insecure"):
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured("EISTUDIO_SECURE=true needs a SECRET_KEY of its own (50+ random characters)")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+if env.bool("EISTUDIO_BEHIND_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many proxies in front of the web server append to X-Forwarded-For (the client address for throttling).
+EISTUDIO_TRUSTED_PROXIES = env.int("EISTUDIO_TRUSTED_PROXIES", default=1 if env.bool("EISTUDIO_BEHIND_PROXY",
+                                                                                       default=False) else 0)
+
+# Throttling: failed sign-ins per (username, address) and per address in a window; API tokens per address.
+EISTUDIO_LOGIN_FAILURE_LIMIT = env.int("EISTUDIO_LOGIN_FAILURE_LIMIT", default=5)
+EISTUDIO_LOGIN_FAILURE_LIMIT_PER_IP = env.int("EISTUDIO_LOGIN_FAILURE_LIMIT_PER_IP", default=50)
+EISTUDIO_LOGIN_FAILURE_WINDOW = env.int("EISTUDIO_LOGIN_FAILURE_WINDOW", default=15 * 60)
+EISTUDIO_TOKEN_FAILURE_LIMIT = env.int("EISTUDIO_TOKEN_FAILURE_LIMIT", default=20)
+# The counters live in the cache every web process shares: Redis when REDIS_URL is set, else files under var/.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                      "KEY_PREFIX": "eistudio", "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2}}
+          if REDIS_URL else
+          {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(VAR_DIR / "cache")}}

@@ -1,7 +1,8 @@
 """REST API of the pipeline: runs (start, progress, cancel, retry failed), prompt versions, and traces."""
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
@@ -57,6 +58,7 @@ class RunSerializer(serializers.ModelSerializer):
         return progress(run).as_dict()
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class ProjectField(serializers.PrimaryKeyRelatedField):
     """A project the requesting user is a member of (others do not exist, for them)."""
 

@@ -26,6 +26,9 @@ def _media_root(settings, tmp_path):
     settings.VAR_DIR = tmp_path
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
     settings.EISTUDIO_IMPORT_ROOTS = [str(tmp_path / "incoming")]
+    # a cache of its own (throttling counters start at zero in every test)
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": str(tmp_path)}}
     (tmp_path / "incoming").mkdir()
     return tmp_path
 

@@ -59,6 +59,7 @@
       if (sel) { window.location.href = sel.getAttribute("data-href"); }
     }
     else if (e.key === "u") { go("up"); }
+    else if (e.key === "n") { var b = document.querySelector("[data-next]"); if (b) { b.click(); } }
     else if (e.key === "e") { go("export-zip"); }
   });
 })();
