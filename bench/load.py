@@ -65,6 +65,9 @@ PROFILES = {
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/h_load_bench"
 PASSWORD = "load-test-password"
 PROJECT = "Load test"
+RE_REVIEW_NEXT = re.compile(r'action="(/review/projects/\d+/next/)"')
+RE_RATE_FORM = re.compile(r'hx-post="(/review/assignments/(\d+)/rate/)"')
+RE_NEXT_REVIEW = re.compile(r'id="next" href="/review/assignments/(\d+)/"')
 CHANGE_ACTIONS = ("trigger.edited", "trigger.removed", "trigger.restored", "trigger.kept", "trigger.added",
                   "trigger.moved", "trigger.undone")
 BUMPING = (*CHANGE_ACTIONS, "sample.submitted", "sample.queued", "sample.reopened")
@@ -149,9 +152,33 @@ def build(samples: int, annotators: int, reviewers: int, *, seed: int = 7) -> di
     ProjectAnnotator.objects.bulk_create([ProjectAnnotator(project=project, user=u) for u in anns])
     add_members(project, users.values())
     grow(project, anns, users["load-lead"], 0, samples)
+    rated = draw_for_review(project, users["load-lead"], min(3, reviewers)) if reviewers else 0
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
-    return {"project": project.pk, "samples": samples, "seconds": round(time.perf_counter() - t0, 1)}
+    return {"project": project.pk, "samples": samples, "for_review": rated,
+            "seconds": round(time.perf_counter() - t0, 1)}
+
+
+def draw_for_review(project, lead, per_item: int) -> int:
+    """Make every 50th sample refined (its passes done) and let the lead draw a quality sample of them for the
+    reviewers (``review.actions.do_draw_quality_sample``: the product's own draw, per emotion, 3 reviewers each).
+    Returns how many samples were drawn (0 when the product has no review app)."""
+    try:
+        from review.actions import do_draw_quality_sample
+    except ImportError:
+        return 0
+    from django.db.models.functions import Mod
+    from django.utils import timezone
+
+    from annotator.models import Assignment, Sample
+
+    refined = list(Sample.objects.filter(project=project).annotate(every=Mod("ordinal", 50)).filter(every=0)
+                   .values_list("id", flat=True))
+    Assignment.objects.filter(sample_id__in=refined, status="open").update(status="done", finished_at=timezone.now())
+    Sample.objects.filter(id__in=refined).update(state=Sample.State.REFINED)
+    draw = do_draw_quality_sample(project.pk, actor=lead, per_emotion=min(len(refined), 150), seed=1,
+                                  reviewers_per_item=per_item)
+    return draw.items.count()
 
 
 def add_members(project, users) -> None:
@@ -275,6 +302,7 @@ class Recorder:
     phases: dict = field(default_factory=dict)
     timeline: list = field(default_factory=list)
     ambiguous: list = field(default_factory=list)
+    ratings: list = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def hit(self, endpoint: str, status: int, ms: float) -> None:
@@ -559,11 +587,44 @@ class Annotator(Person):
 
 
 class Reviewer(Person):
-    """Reads what a reviewer reads today: the project page with its panels, the filtered sample table, samples."""
+    """Rates the quality samples given to them (my reviews → "Rate" → the rate screen → a 0-5 score, a note below
+    3, htmx → the next one); with nothing left to rate, reads: the project page with its panels, the filtered
+    sample table, sample pages."""
 
     project = 0
 
     def work(self) -> None:
+        if not self.over():
+            self.rate_all()
+        self.read()
+
+    def rate_all(self) -> None:
+        home = self.page("my reviews (GET)", "/review/")
+        m = RE_REVIEW_NEXT.search(home.text)
+        if not m:
+            return
+        self.pause(0.5)
+        r = self.request("next review (POST)", "POST", m.group(1), expect=(302,))
+        m = re.search(r"/review/assignments/(\d+)/", r.headers.get("location", ""))
+        while m and not self.over():
+            r = self.page("rate screen (GET page)", f"/review/assignments/{m.group(1)}/")
+            form = RE_RATE_FORM.search(r.text)
+            if not form:
+                self.rec.problem(self.username, f"review {m.group(1)} handed out but not rateable")
+                return
+            self.pause(2.0)
+            if self.over():
+                return
+            score = self.rng.choice([1, 2, 3, 4, 4, 5, 5])
+            data = {"score": score, "note": "a trigger is missing" if score < 3 else ""}
+            r = self.request("rate (htmx POST)", "POST", form.group(1), htmx=True, target="review", data=data)
+            if RE_ERROR.search(r.text):
+                self.rec.problem(self.username, f"rating {form.group(2)}: {RE_ERROR.search(r.text).group(1)}")
+                return
+            self.rec.add("ratings", {"user_id": self.user_id, "assignment": int(form.group(2)), "score": score})
+            m = RE_NEXT_REVIEW.search(r.text)
+
+    def read(self) -> None:
         while not self.over():
             r = self.page("project page (GET)", f"/projects/{self.project}/")
             ids = [int(i) for i in RE_SAMPLE_LINK.findall(r.text)]
@@ -739,7 +800,8 @@ def verify(rec: Recorder, project_id: int, first_event: int) -> dict:
                 client_submits[key] += 1
     submits_duplicated = [k for k, n in submitted.items() if n > client_submits.get(k, 0)]
 
-    touched = set(events.exclude(sample=None).values_list("sample_id", flat=True))
+    touched = set(events.filter(action__in=(*CHANGE_ACTIONS, "sample.submitted"))
+                  .values_list("sample_id", flat=True))
     bumps = Counter(Event.objects.filter(sample_id__in=touched, action__in=BUMPING).values_list("sample_id", flat=True))
     versions = dict(Sample.objects.filter(pk__in=touched).values_list("pk", "version"))
     version_mismatch = sorted(s for s in touched if versions[s] != 1 + bumps.get(s, 0))
@@ -765,7 +827,9 @@ def verify(rec: Recorder, project_id: int, first_event: int) -> dict:
     for sid, p, who, _t in rec.given:
         seen_by[(sid, p)].add(who)
     two_by_clients = sorted(k for k, who in seen_by.items() if len(who) > 1)
+    ratings = rating_checks(rec, events)
     return {
+        **ratings,
         "changes_seen": len(rec.changes), "change_events": len(change_events), "lost": len(lost),
         "mismatched": len(mismatched), "duplicated": len(duplicated_claims) + len(unseen),
         "unseen_events": len(unseen), "ambiguous": len(rec.ambiguous),
@@ -778,6 +842,25 @@ def verify(rec: Recorder, project_id: int, first_event: int) -> dict:
                      "version_mismatch": version_mismatch[:5], "trigger_mismatch": trigger_mismatch[:5],
                      "given_to_two": (two_by_events or two_by_clients)[:5]},
     }
+
+
+def rating_checks(rec: Recorder, events) -> dict:
+    """Every rating a reviewer saw succeed is one Rating row (its assignment, reviewer and score) and one
+    ``rating.submitted`` Event; no other rating was written."""
+    try:
+        from review.models import Rating
+    except ImportError:
+        return {"ratings_seen": 0, "rating_events": 0, "ratings_lost": 0, "ratings_duplicated": 0}
+    submitted = [e["rating"] for e in events.filter(action="rating.submitted").values_list("after", flat=True)]
+    rows = {r["id"]: r for r in Rating.objects.filter(pk__in=submitted).values("id", "assignment_id", "reviewer_id",
+                                                                                 "score")}
+    by_assignment = Counter(r["assignment_id"] for r in rows.values())
+    lost = [c for c in rec.ratings if not any(r["assignment_id"] == c["assignment"] and r["score"] == c["score"]
+                                              and r["reviewer_id"] == c["user_id"] for r in rows.values())]
+    seen = Counter(c["assignment"] for c in rec.ratings)
+    duplicated = sum(1 for a, n in by_assignment.items() if n > seen.get(a, 0))
+    return {"ratings_seen": len(rec.ratings), "rating_events": len(submitted), "ratings_lost": len(lost),
+            "ratings_duplicated": duplicated + max(0, len(submitted) - len(rows))}
 
 
 def percentile(values, q):
@@ -808,7 +891,8 @@ def failures(result: dict) -> list[str]:
     if result["server_tracebacks"]:
         bad.append(f"{result['server_tracebacks']} tracebacks in the server log")
     for key in ("lost", "mismatched", "duplicated", "submits_lost", "submits_duplicated", "version_mismatch",
-                "trigger_mismatch", "position_clash", "given_to_two_events", "given_to_two_clients"):
+                "trigger_mismatch", "position_clash", "given_to_two_events", "given_to_two_clients",
+                "ratings_lost", "ratings_duplicated"):
         if c[key]:
             bad.append(f"{key.replace('_', ' ')}: {c[key]}")
     if result["conflicts"] > c.get("ambiguous", 0):
@@ -878,6 +962,8 @@ def markdown(result: dict) -> str:
         f"{c['samples_touched']:,} touched samples |",
         f"| trigger rows = their last Event's snapshot | {c['trigger_mismatch']} mismatches; kept positions "
         f"clashing: {c['position_clash']} |",
+        f"| ratings seen by reviewers → `rating.submitted` Events | {c['ratings_seen']:,} → "
+        f"{c['rating_events']:,} (lost {c['ratings_lost']}, duplicated {c['ratings_duplicated']}) |",
         f"| a sample given to two annotators in one pass | events: {c['given_to_two_events']}, "
         f"clients: {c['given_to_two_clients']} |",
         f"| unexpected 409 conflicts | {result['conflicts']} |",
