@@ -9,13 +9,15 @@ HOST   ?= 127.0.0.1
 TORCH  ?= torch==2.13.0
 PORT   ?= 8000
 
-.PHONY: help install demo test test-fast lint bench browser clean
+.PHONY: help install demo test test-fast lint bench browser clean reliability load-smoke
 
 help:
 	@echo "make demo   - install, set up SQLite + demo data, run the web server and a worker (no services needed)"
 	@echo "make test   - install and run the whole test suite (set DATABASE_URL / REDIS_URL for PostgreSQL / Redis)"
 	@echo "make lint   - ruff"
 	@echo "make bench  - performance benchmarks (bench/), printed as a table"
+	@echo "make reliability - load (100k samples, 53 people, 2 min), faults, hardening; writes docs/reliability.md"
+	@echo "make load-smoke  - the 20-second load test CI runs (bench/load.py --profile smoke)"
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (set PYTHON=...)"; exit 1; }
@@ -50,6 +52,13 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+# Load, fault and hardening suites (minutes; not part of `make test`): docs/reliability.md gets the figures.
+reliability: $(STAMP)
+	$(BIN)/python bench/reliability.py $(RELIABILITY_ARGS)
+
+load-smoke: $(STAMP)
+	$(BIN)/python bench/load.py --profile smoke --strict --json var/reliability/load-smoke.json $(LOAD_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)

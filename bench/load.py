@@ -1092,10 +1092,10 @@ def run(args, command: str, log_dir: Path, pg) -> int:
                        fault=fault_outcome(rec, fault) if fault else None)
     report = markdown(result)
     print(report)
-    if args.out:
-        Path(args.out).write_text(report)
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1, default=str))
+    for path, text in ((args.out, report), (args.json, json.dumps(result, indent=1, default=str))):
+        if path:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).write_text(text)
     return 1 if args.strict and result["failures"] else 0
 
 
