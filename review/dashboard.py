@@ -1,6 +1,7 @@
 """The lead's quality and agreement figures: a fixed number of grouped queries whatever the project's size, the
-statistics from :mod:`review.stats`, and a cache keyed by the project's latest Event id — every write in EI Studio
-writes an Event, so a new one means something may have changed and anything older is never served.
+statistics from :mod:`review.stats`, and a cache per group of sections keyed by what it depends on (the latest
+rating and quality-sample change, the latest finished pass, the latest Event: every write in EI Studio writes
+one), so a change recomputes only what it can affect and nothing stale is ever served.
 
 Sections (each also a CSV download): ``categories`` (the human-check table), ``reviewers``, ``agreement``
 (alpha ordinal / interval, Fleiss' kappa, ICC), ``annotators`` (overlap samples: alpha over keep/remove
@@ -99,7 +100,9 @@ def annotator_agreement(project: Project) -> dict:
         sets = {u: v for u, v in kept_sets.items() if p is None or u[1] == p}
         keep_triples = [(actor, f"{u[0]}:{u[1]}:{t}", kept) for u, by in here.items() for actor, d in by.items()
                         for t, kept in d.items()]
-        set_triples = [(actor, f"{u[0]}:{u[1]}", s) for u, by in sets.items() for actor, s in by.items()]
+        # elements scoped to their unit: sets of different units are disjoint (the fast MASI alpha relies on it)
+        set_triples = [(actor, f"{u[0]}:{u[1]}", frozenset((f"{u[0]}:{u[1]}", t) for t in s))
+                       for u, by in sets.items() for actor, s in by.items()]
         f1, f1_units = stats.mean_pairwise_f1(sets)
         row = {"pass": p or "all", "units": sum(1 for by in sets.values() if len(by) >= 2),
                "keep_remove_alpha": stats.krippendorff_alpha(keep_triples, "nominal").as_dict(),
@@ -192,11 +195,11 @@ def review_progress(project: Project) -> dict:
 
 
 def compute(project: Project, *, draw: int | None = None, source: str | None = None) -> dict:
-    rows = rating_rows(project, draw, source)
+    """Every section, computed now (no cache)."""
     return {
         "project": {"id": project.pk, "name": project.name, "threshold": project.rework_threshold},
         "scope": {"draw": draw, "source": source or "all"},
-        **rating_figures(project, rows),
+        **rating_figures(project, rating_rows(project, draw, source)),
         "annotators": annotator_agreement(project),
         "pipeline": pipeline_quality(project),
         "added": added_triggers(project),
@@ -205,14 +208,46 @@ def compute(project: Project, *, draw: int | None = None, source: str | None = N
     }
 
 
-def figures(project: Project, *, draw: int | None = None, source: str | None = None) -> dict:
-    """:func:`compute`, cached until the project's next Event."""
-    key = f"review:figures:{fingerprint(project)}:{draw or 0}:{source or 'all'}"
+def fingerprints(project: Project) -> dict[str, str]:
+    """What each group of sections depends on, cheaply (three aggregates): ``ratings`` changes with a rating or a
+    quality sample's round or status; ``work`` with a finished pass (annotator agreement takes each annotator's
+    state at submit; throughput counts passes); ``events`` with anything at all (every write writes an Event)."""
+    base = f"{project.pk}:{project.created_at.timestamp():.6f}:{project.rework_threshold}:{','.join(project.emotions)}"
+    r = Rating.objects.filter(project=project).aggregate(m=Max("id"))["m"] or 0
+    q = QualitySample.objects.filter(project=project).aggregate(m=Max("updated_at"))["m"]
+    w = Assignment.objects.filter(project=project, status=Assignment.Status.DONE).aggregate(
+        m=Max("finished_at"), n=Count("id"))
+    return {"ratings": f"{base}:{r}:{q.timestamp() if q else 0}",
+            "work": f"{base}:{w['m'].timestamp() if w['m'] else 0}:{w['n']}",
+            "events": fingerprint(project)}
+
+
+def _cached(key: str, fn):
     data = cache.get(key)
     if data is None:
-        data = compute(project, draw=draw, source=source)
+        data = fn()
         cache.set(key, data, CACHE_SECONDS)
     return data
+
+
+def figures(project: Project, *, draw: int | None = None, source: str | None = None) -> dict:
+    """:func:`compute`, each group of sections cached until what it depends on changes (:func:`fingerprints`):
+    a new rating recomputes the rating figures only; a finished pass the annotator figures; the cheap trigger
+    counts follow every Event."""
+    fp = fingerprints(project)
+    scope = f"{draw or 0}:{source or 'all'}"
+    ratings = _cached(f"review:ratings:{fp['ratings']}:{scope}",
+                      lambda: rating_figures(project, rating_rows(project, draw, source)))
+    return {
+        "project": {"id": project.pk, "name": project.name, "threshold": project.rework_threshold},
+        "scope": {"draw": draw, "source": source or "all"},
+        **ratings,
+        "annotators": _cached(f"review:annotators:{fp['work']}", lambda: annotator_agreement(project)),
+        "pipeline": _cached(f"review:pipeline:{fp['events']}", lambda: pipeline_quality(project)),
+        "added": _cached(f"review:added:{fp['events']}", lambda: added_triggers(project)),
+        "throughput": _cached(f"review:throughput:{fp['work']}", lambda: throughput(project)),
+        "progress": _cached(f"review:progress:{fp['ratings']}", lambda: review_progress(project)),
+    }
 
 
 def draws(project: Project):

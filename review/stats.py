@@ -58,6 +58,11 @@ def ordinal_distance(values: Iterable) -> callable:
     return distance
 
 
+def _masi(a: frozenset, b: frozenset) -> float:
+    """nltk's MASI distance; two equal sets (two empty ones too, where nltk divides by zero) are at 0."""
+    return 0.0 if a == b else masi_distance(a, b)
+
+
 @dataclass
 class Alpha:
     value: float | None
@@ -78,7 +83,7 @@ def krippendorff_alpha(triples: Iterable[Triple], level: str = "interval") -> Al
         return Alpha(None, 0, 0)
     if level == "masi":
         data = [(c, i, frozenset(v)) for c, i, v in data]
-        distance = masi_distance
+        distance = _masi
     elif level == "ordinal":
         distance = ordinal_distance(v for _c, _i, v in data)
     elif level == "interval":
@@ -89,8 +94,69 @@ def krippendorff_alpha(triples: Iterable[Triple], level: str = "interval") -> Al
         raise ValueError(f"unknown level {level!r}")
     if len({v for _c, _i, v in data}) < 2:
         return Alpha(None, items, len(data))
-    task = AnnotationTask(data=[(str(c), str(i), v) for c, i, v in data], distance=distance)
+    task_class = ScopedSetTask if level == "masi" and _item_scoped(data) else LinearAlphaTask
+    task = task_class(data=[(str(c), str(i), v) for c, i, v in data], distance=distance)
     return Alpha(float(task.alpha()), items, len(data))
+
+
+def _item_scoped(data: list[Triple]) -> bool:
+    """Every element of every set is an ``(item, ...)`` tuple naming the set's own item."""
+    return all(isinstance(e, tuple) and e and e[0] == i for _c, i, v in data for e in v)
+
+
+class LinearAlphaTask(AnnotationTask):
+    """nltk's ``alpha``, step for step, with one change: the pairable values' frequencies are summed in place
+    (nltk adds each item's ``FreqDist`` with ``+=``, which copies the running total every time: quadratic in the
+    number of distinct labels, seconds for thousands of items). tests/review/test_stats.py checks that it gives
+    nltk's own result."""
+
+    def alpha(self):
+        if len(self.K) == 0:
+            raise ValueError("Cannot calculate alpha, no data present!")
+        if len(self.K) == 1:
+            return 1
+        if len(self.C) == 1 and len(self.I) == 1:
+            raise ValueError("Cannot calculate alpha, only one coder and item present!")
+        all_valid = Counter()
+        total_do = 0.0
+        for _item, itemdata in self._grouped_data("item"):
+            label_freqs = Counter(x["labels"] for x in itemdata)
+            labels_count = sum(label_freqs.values())
+            if labels_count < 2:
+                continue
+            all_valid.update(label_freqs)
+            total_do += self.Disagreement(label_freqs) * labels_count
+        if len(all_valid) == 1:
+            return 1
+        do = total_do / sum(all_valid.values())
+        return 1.0 - do / self.Disagreement(all_valid)
+
+
+class ScopedSetTask(LinearAlphaTask):
+    """nltk's alpha, with the expected disagreement of set values summed in O(n) instead of over every pair of
+    distinct labels (which is quadratic: thousands of trigger sets would take minutes).
+
+    It holds when the elements are scoped to their item (``(item, trigger)``): sets of different items are
+    disjoint, so their MASI distance is 1 (and the empty set, a label of its own, is at 1 from any other set).
+    Only pairs of labels of the same item need the distance function. The result is the same as nltk's own
+    ``Disagreement`` (tests/review/test_stats.py checks it)."""
+
+    def Disagreement(self, label_freqs):
+        if len(label_freqs) < 64:
+            return super().Disagreement(label_freqs)
+        groups: dict = defaultdict(dict)
+        for label, n in label_freqs.items():
+            groups[next(iter(label))[0] if label else None][label] = n
+        total = sum(label_freqs.values())
+        within = 0.0
+        sizes = []
+        for labels in groups.values():
+            sizes.append(sum(labels.values()))
+            for j, nj in labels.items():
+                for k, nk in labels.items():
+                    within += float(nj * nk) * self.distance(k, j)
+        across = float(total * total - sum(n * n for n in sizes))  # distance 1 for every pair across groups
+        return (within + across) / (total * (total - 1))
 
 
 # ----------------------------------------------------------------------------------------- Fleiss / ICC

@@ -57,6 +57,20 @@ def test_alpha_matches_the_krippendorff_package(name, level):
     assert ours.value == pytest.approx(oracle, abs=1e-6)
 
 
+@pytest.mark.parametrize("name", DATASETS)
+@pytest.mark.parametrize("level", ["nominal", "ordinal", "interval"])
+def test_linear_alpha_is_nltks_own(name, level):
+    """The in-place summing of frequencies (LinearAlphaTask) gives exactly nltk's AnnotationTask.alpha."""
+    from nltk.metrics.agreement import AnnotationTask
+
+    pairable = stats._pairable(triples(DATASETS[name]))
+    distance = {"nominal": stats.binary_distance, "interval": stats.interval_distance,
+                "ordinal": stats.ordinal_distance(v for _c, _i, v in pairable)}[level]
+    data = [(str(c), str(i), v) for c, i, v in pairable]
+    assert stats.LinearAlphaTask(data=data, distance=distance).alpha() == pytest.approx(
+        AnnotationTask(data=data, distance=distance).alpha(), abs=1e-12)
+
+
 def test_alpha_on_the_published_example():
     t = triples(KRIPPENDORFF_2011)
     assert stats.krippendorff_alpha(t, "nominal").value == pytest.approx(0.743, abs=5e-4)
@@ -81,6 +95,33 @@ def test_alpha_with_masi_distance_by_hand():
     do = (2 * d / 1) / 4  # unit 2 contributes n_ck*delta over (m_u - 1), both orders; n = 4
     de = (2 * 3 * 1 * d) / (4 * 3)  # 3 x {a,b} and 1 x {a}, both orders, over n(n-1)
     assert stats.krippendorff_alpha(data, "masi").value == pytest.approx(1 - do / de, abs=1e-12)
+
+
+def test_masi_alpha_with_empty_sets():
+    # an annotator who removed every trigger leaves an empty set; two empty sets agree
+    data = [("x", 1, set()), ("y", 1, set()), ("x", 2, {"a"}), ("y", 2, {"a"}), ("x", 3, {"a"}), ("y", 3, set())]
+    d = 1.0  # MASI distance between {a} and {} (no intersection)
+    do = (2 * d / 1) / 6
+    de = (2 * 3 * 3 * d) / (6 * 5)
+    assert stats.krippendorff_alpha(data, "masi").value == pytest.approx(1 - do / de, abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_fast_masi_alpha_equals_nltks_own(seed):
+    """The O(n) expected disagreement of item-scoped sets gives nltk's own result (with many distinct sets)."""
+    from nltk.metrics.agreement import AnnotationTask
+
+    rng = random.Random(seed)
+    data = []
+    for item in range(120):
+        triggers = list(range(rng.randint(0, 5)))
+        for coder in rng.sample("abcd", rng.choice([1, 2, 2, 3])):
+            data.append((coder, item, frozenset((item, t) for t in triggers if rng.random() < 0.7)))
+    ours = stats.krippendorff_alpha(data, "masi")
+    pairable = stats._pairable(data)
+    plain = AnnotationTask(data=[(c, str(i), v) for c, i, v in pairable], distance=stats._masi).alpha()
+    assert len({v for _c, _i, v in pairable}) > 64  # the fast path ran
+    assert ours.value == pytest.approx(plain, abs=1e-12)
 
 
 def test_fleiss_kappa_textbook_example():

@@ -250,6 +250,27 @@ def test_dashboard_updates_after_a_rating(world, client):
     assert 'data-emotion="happy"><td>happy</td><td class="num">2</td>' in after and "3.00" in after
 
 
+def test_dashboard_cache_recomputes_only_what_changed(world):
+    from django.db import connection
+
+    from review import dashboard
+
+    project = world["project"]
+    dashboard.figures(project)
+
+    def sql():
+        with CaptureQueriesContext(connection) as ctx:
+            dashboard.figures(project)
+        return " ".join(q["sql"] for q in ctx.captured_queries)
+
+    cached = sql()
+    assert '"review_rating"."score"' not in cached and '"annotator_trigger"' not in cached
+    rate_all(world["qs"], [world["users"]["assigned"]], [5])
+    after_rating = sql()
+    assert '"review_rating"."score"' in after_rating  # the rating figures again
+    assert '"annotator_assignment"."overlap"' not in after_rating  # not the annotator agreement
+
+
 def _bulk_rated(project, lead, reviewers, per_emotion):
     """Draw ``per_emotion`` per category and rate every sample by the three reviewers (through the action)."""
     draw = actions.do_draw_quality_sample(project.pk, actor=lead, per_emotion=per_emotion, seed=2)
