@@ -87,7 +87,8 @@ def parse_args(argv=None):
     p.add_argument("--think", type=float, help="mean pause between two actions of a person (s; default 1)")
     p.add_argument("--workers", type=int, help="gunicorn workers (default: config/gunicorn.conf.py's)")
     p.add_argument("--threads", type=int, help="gunicorn threads per worker (default: config/gunicorn.conf.py's)")
-    p.add_argument("--database-url", default=os.environ.get("LOAD_DATABASE_URL", DEFAULT_URL))
+    p.add_argument("--database-url", default=os.environ.get("LOAD_DATABASE_URL"),
+                   help=f"default {DEFAULT_URL} (smoke: h_load_smoke_bench)")
     p.add_argument("--redis-url", default=os.environ.get("LOAD_REDIS_URL", "redis://127.0.0.1:6379/8"))
     p.add_argument("--reuse", action="store_true", help="keep the database as the last run left it (no rebuild)")
     p.add_argument("--seed", type=int, default=7)
@@ -103,6 +104,9 @@ def parse_args(argv=None):
         if getattr(args, key, None) is None:
             setattr(args, key, value)
     args.fault = "postgres-restart" if args.profile == "postgres-restart" else None
+    if args.database_url is None:
+        args.database_url = DEFAULT_URL.replace("h_load_bench", "h_load_smoke_bench") if args.profile == "smoke" \
+            else DEFAULT_URL
     if args.fault:
         args.reuse = False
     elif "bench" not in unquote(urlsplit(args.database_url).path):
@@ -1057,6 +1061,7 @@ def run(args, command: str, log_dir: Path, pg) -> int:
         project = Project.objects.get(name=PROJECT)
         add_members(project, get_user_model().objects.filter(username__startswith="load-"))
         project_id = project.pk
+        args.samples = project.samples.count()
         print(f"reusing the project in {args.database_url}")
     else:
         built = build(args.samples, args.annotators, args.reviewers, seed=args.seed)
