@@ -389,3 +389,32 @@ def test_versions_page_freeze_and_download(project, lead, client):
     again = client.get(reverse("review-version-file", args=[v.pk, "eibench.zip"])).content
     assert first == again
     assert Event.objects.filter(action="benchmark.frozen").count() == 1
+
+
+def test_dashboard_of_200_samples_by_3_reviewers_loads_well_under_a_second(client, django_user_model):
+    """The benchmark's size (50 per category x 4, 3 reviewers) with every section's data (bench/review.py's
+    builder): the lead's dashboard, cold (nothing cached), in well under a second."""
+    import random
+    import time
+
+    from django.core.cache import cache
+
+    from bench.review import build
+
+    people = {"lead": _user(django_user_model, "bench-lead", "lead"),
+              "reviewers": [_user(django_user_model, f"bench-rev{i}", "reviewer") for i in range(5)],
+              "annotators": [_user(django_user_model, f"bench-ann{i}", "annotator") for i in range(4)]}
+    project = build(200, people, random.Random(1), 3)
+    client.force_login(people["lead"])
+    url = reverse("review-dashboard", args=[project.pk])
+    client.get(url)  # templates, session
+    best = None
+    for _ in range(3):
+        cache.clear()
+        t0 = time.perf_counter()
+        response = client.get(url)
+        elapsed = time.perf_counter() - t0
+        best = elapsed if best is None else min(best, elapsed)
+    assert response.status_code == 200 and response.context["d"]["agreement"]["ratings"] == 600
+    assert response.context["d"]["annotators"]["units"] == 60
+    assert best < 0.5, f"{best:.3f} s"
