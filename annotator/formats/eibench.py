@@ -17,6 +17,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from .text import check_key_text, check_text
+
 QUESTIONS_FILE = "EI_Basic/user.jsonl"
 GROUND_TRUTH_FILE = "EI_Basic/basic_ground_truth.json"
 COMPLEX_FILE = "EI_Complex/ec_complex.jsonl"
@@ -96,7 +98,7 @@ def check_dataset_key(key: str) -> str | None:
         return f"image path {key!r} is absolute; paths must be relative to the images root"
     if ".." in key and ".." in key.split("/"):
         return f"image path {key!r} escapes the images root"
-    return None
+    return check_key_text(key)  # NUL, surrogates, invisible and direction characters (hardening, see text.py)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -166,6 +168,12 @@ def _object(name: str, lineno: int, text: str) -> _Members:
     return pairs
 
 
+def _check_text(name: str, lineno: int, value: str, what: str) -> None:
+    why = check_text(value, what)
+    if why:
+        raise ImportProblem(name, lineno, why)
+
+
 def _check_key(name: str, lineno: int, key: str) -> None:
     why = check_dataset_key(key)
     if why:
@@ -187,6 +195,7 @@ def read_questions(path: Path, name: str = QUESTIONS_FILE) -> Iterator[tuple[int
         _check_key(name, lineno, key)
         if not isinstance(question, str) or not question.strip():
             raise ImportProblem(name, lineno, f"the question for {key!r} must be a non-empty string")
+        _check_text(name, lineno, question, "question")
         return lineno, key, question
 
     return _records(path, name, parse)
@@ -245,6 +254,7 @@ def _truth_member(name, lineno, key, value):
         _check_key(name, lineno, key)
         if not isinstance(value, str):
             raise ImportProblem(name, lineno, f'the triggers of {key!r} must be a string like "1. ...\\n2. ..."')
+        _check_text(name, lineno, value, "trigger list")
     except ImportProblem as problem:
         return problem
     return lineno, key, value
@@ -270,6 +280,8 @@ def read_complex(path: Path, name: str = COMPLEX_FILE) -> Iterator[tuple[int, st
             raise ImportProblem(name, lineno, "empty question")
         if not isinstance(value, str):
             raise ImportProblem(name, lineno, 'the triggers must be a string like "1. ...\\n2. ..."')
+        _check_text(name, lineno, question, "question")
+        _check_text(name, lineno, value, "trigger list")
         return lineno, key, question, value
 
     return _records(path, name, parse)

@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .eibench import ImportProblem, _object, _records, check_dataset_key
+from .eibench import MAX_LINE_BYTES, ImportProblem, _object, _records, check_dataset_key
+from .text import check_text
 
 FIELDS = ("path", "emotion", "question")
 REQUIRED = ("path", "emotion")
@@ -50,6 +51,10 @@ def _row(name: str, line: int, fields: dict) -> ManifestRow:
     question = fields.get("question") or ""
     if not isinstance(question, str):
         raise ImportProblem(name, line, "'question' must be a string")
+    for field in FIELDS:
+        why = check_text(fields.get(field) or "", f"'{field}'")
+        if why:
+            raise ImportProblem(name, line, why)
     why = check_dataset_key(fields["path"])
     if why:
         raise ImportProblem(name, line, why)
@@ -78,8 +83,10 @@ def _read_csv(path: Path, name: str) -> Iterator[ManifestRow]:
 
         def text_lines():
             nonlocal lineno
-            for chunk in raw:
+            while chunk := raw.readline(MAX_LINE_BYTES + 1):  # one bounded line in memory
                 lineno += 1
+                if len(chunk) > MAX_LINE_BYTES and not chunk.endswith(b"\n"):
+                    raise ImportProblem(name, lineno, f"line is longer than {MAX_LINE_BYTES:,} bytes")
                 try:
                     text = decoder.decode(chunk)
                 except UnicodeDecodeError as exc:

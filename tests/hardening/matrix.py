@@ -8,8 +8,8 @@ a role and another project's lead must be refused.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from django.urls import reverse
 

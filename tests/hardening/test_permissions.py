@@ -1,4 +1,4 @@
-"""Object-level permissions: every page, partial and API operation × every role (anonymous, no role, another
+"""Object-level permissions: every page, partial and API operation x every role (anonymous, no role, another
 project's lead, an annotator of the project off / on the sample, its reviewer, its lead). The URL patterns and the
 API schema are walked, so an endpoint added without a line in ``matrix.py`` fails here."""
 import json
@@ -99,7 +99,7 @@ def test_who_may_use_it(op, django_user_model):
             must_fail = role in ("anonymous", "no_role", "other_lead")
         else:
             must_pass, must_fail = role in op.allowed, role not in op.allowed
-        if must_pass and _denied(response, role, op) or must_pass and code in (401, 403, 404):
+        if (must_pass and _denied(response, role, op)) or (must_pass and code in (401, 403, 404)):
             problems.append(f"{role}: refused ({code}) but may use it: {response.content[:200]!r}")
         if must_fail and not _denied(response, role, op):
             problems.append(f"{role}: got {code}, must be refused")
