@@ -26,7 +26,8 @@ _INLINE = re.compile(r"(?:^|\s)(\d{1,2})[.)]\s+")
 _PREAMBLE = re.compile(r"^(here (are|is)|sure|certainly|of course|okay|ok\b|the following|below)", re.I)
 _TAG = re.compile(r"[\[(]([^\[\]()]{2,60})[\])]\s*[.]?\s*$")
 _REFUSAL = re.compile(r"^\W*(i'?m sorry|i am sorry|sorry,|i can(no|')t|i am unable|i'm unable|as an ai\b)", re.I)
-_LABELLED = re.compile(r"^\s*(trigger|question|answer)\s*\d*\s*[:.-]\s*", re.I)
+# "Trigger 2: ...", "Answer - ..." (a separator then a space: "Trigger-happy ..." is text, not a label)
+_LABELLED = re.compile(r"^\s*(trigger|question|answer)\s*\d*\s*[:.-]\s+", re.I)
 
 
 class UnparsableReply(ValueError):
