@@ -225,9 +225,10 @@ def do_start_next_round(quality_sample_id: int, *, actor=None) -> QualitySample:
         keep = [r for r in previous if r in pool]
         need = max(0, qs.draw.reviewers_per_item - len(keep))
         extra = []
-        if need:
-            others = [r for r in pool if r not in keep]
-            extra = [r for _s, r in assign_reviewers([qs.sample_id], others, need, seed=qs.draw.seed + qs.round)]
+        others = [r for r in pool if r not in keep]
+        if need and others:  # as many as there are: an annotator's submit never fails for want of reviewers
+            extra = [r for _s, r in assign_reviewers([qs.sample_id], others, min(need, len(others)),
+                                                      seed=qs.draw.seed + qs.round)]
         qs.round += 1
         qs.status, qs.mean = QS.PENDING, None
         qs.save(update_fields=["round", "status", "mean", "updated_at"])

@@ -157,8 +157,9 @@ class QualitySampleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
               .order_by("id"))
         user = self.request.user
         # leads and reviewers of a project read its quality samples; its annotators those of samples they had
-        qs = qs.filter(Q(project__in=projects_for(user, REVIEWER)) | Q(
-            project__in=projects_for(user), sample__in=Assignment.objects.filter(annotator=user).values("sample_id")))
+        assigned = Assignment.objects.filter(annotator_id=user.pk).values("sample_id")
+        qs = qs.filter(Q(project__in=projects_for(user, REVIEWER)) | Q(project__in=projects_for(user),
+                                                                         sample__in=assigned))
         for name in ("project", "draw", "sample"):
             value = _int_param(self.request, name)
             if value:
@@ -235,7 +236,7 @@ class ReviewAssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
     def get_queryset(self):
         user = self.request.user
         qs = (ReviewAssignment.objects.select_related("reviewer", "quality_sample").order_by("id")
-              .filter(Q(project__in=projects_for(user, LEAD)) | Q(reviewer=user, project__in=projects_for(user))))
+              .filter(Q(project__in=projects_for(user, LEAD)) | Q(reviewer_id=user.pk, project__in=projects_for(user))))
         project = _int_param(self.request, "project")
         if project:
             qs = qs.filter(project_id=project)

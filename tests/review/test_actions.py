@@ -246,3 +246,25 @@ def _reviewer(project):
 
     return join(project, _user(get_user_model(), "rev-freeze", "reviewer")) and get_user_model().objects.get(
         username="rev-freeze")
+
+
+def test_next_round_replaces_a_reviewer_who_left_the_project(lead, reviewers, annotator, django_user_model):
+    from annotator.actions import do_remove_member
+    from tests.conftest import _user
+
+    rev4 = _user(django_user_model, "rev4", "reviewer")
+    project = join(refined_project("Leaver", per_emotion=1, emotions=["happy"], state="labelled"), lead, *reviewers,
+                   rev4, annotator)
+    work.do_assign_project(project.pk, [annotator.pk], actor=lead, overlap_fraction=0)
+    sample = Sample.objects.get(project=project)
+    _do_passes(sample.pk, annotator)
+    draw = actions.do_draw_quality_sample(project.pk, actor=lead, per_emotion=1, seed=1,
+                                          reviewers=[r.pk for r in reviewers])
+    qs = rate_all(QualitySample.objects.get(draw=draw), reviewers, [1, 1, 4])
+    actions.do_send_to_rework(qs.pk, 3, actor=lead)
+    do_remove_member(project, reviewers[0], actor=lead)
+    _do_passes(sample.pk, annotator, from_pass=3)
+    qs.refresh_from_db()
+    assert qs.round == 2
+    assert sorted(ReviewAssignment.objects.filter(quality_sample=qs, round=2).values_list(
+        "reviewer__username", flat=True)) == ["rev2", "rev3", "rev4"]
