@@ -178,7 +178,7 @@ def _close_round(qs: QualitySample, *, actor) -> None:
                                                    updated_at=timezone.now())
     _event(qs.project_id, "sample.rated", actor=actor, sample_id=qs.sample_id, before=before,
            after={"state": Sample.State.RATED, "quality_sample": qs.pk, "round": qs.round, "mean": qs.mean,
-                  "scores": sorted(scores), "threshold": project.rework_threshold, "status": qs.status})
+                  "ratings": len(scores), "threshold": project.rework_threshold, "status": qs.status})
 
 
 # ----------------------------------------------------------------------------------------------- rework

@@ -46,8 +46,9 @@ def can_read_sample(user, sample) -> bool:
 
 
 def can_see_round(user, qs: QualitySample, round_number: int, mine: dict[tuple[int, int], str] | None = None) -> bool:
-    """Whether ``user`` may see the ratings of ``qs`` in ``round_number``: leads always; a reviewer of that round
-    only once they rated it (blind until then); anyone who reads the sample once the round is complete.
+    """Whether ``user`` may see the ratings of ``qs`` in ``round_number``: leads always; a reviewer with an open
+    review of the sample none of its rounds (blind until they rated it); a reviewer of that round once they rated
+    it; anyone who reads the sample once the round is complete.
 
     ``mine``: the user's review assignments as ``{(quality_sample_id, round): status}`` when the caller has
     them (else one query)."""
@@ -56,9 +57,9 @@ def can_see_round(user, qs: QualitySample, round_number: int, mine: dict[tuple[i
     if mine is None:
         mine = {(a, r): s for a, r, s in ReviewAssignment.objects.filter(
             quality_sample=qs, reviewer_id=user.pk).values_list("quality_sample_id", "round", "status")}
+    if any(k[0] == qs.pk and v == ReviewAssignment.Status.OPEN for k, v in mine.items()):
+        return False  # blind while rating this sample: no round of it (earlier ones neither) until rated
     status = mine.get((qs.pk, round_number))
-    if status == ReviewAssignment.Status.OPEN:
-        return False
     if status == ReviewAssignment.Status.DONE:
         return True
     complete = round_number < qs.round or qs.status != QualitySample.Status.PENDING

@@ -71,7 +71,7 @@ def test_rating_round_passes_and_events_do_not_leak_scores(project, lead, review
     assert qs.status == "passed" and qs.mean == pytest.approx(4.0)
     assert Sample.objects.get(pk=qs.sample_id).state == "rated"
     rated = Event.objects.get(action="sample.rated")
-    assert rated.after["mean"] == pytest.approx(4.0) and rated.after["scores"] == [3, 4, 5]
+    assert rated.after["mean"] == pytest.approx(4.0) and rated.after["ratings"] == 3 and "scores" not in rated.after
 
 
 def test_rating_rules(project, lead, reviewers, annotator):
@@ -134,7 +134,12 @@ def test_below_threshold_goes_to_rework_with_notes_and_is_rated_again(lead, revi
     assert qs.round == 2 and qs.status == "pending" and Sample.objects.get(pk=sample.pk).state == "sampled"
     assert sorted(ReviewAssignment.objects.filter(quality_sample=qs, round=2, status="open")
                   .values_list("reviewer__username", flat=True)) == ["rev1", "rev2", "rev3"]
+    from review.permissions import can_see_round
+
+    assert not can_see_round(reviewers[0], qs, 1)  # blind while rating again: the earlier round too
+    assert can_see_round(lead, qs, 1) and can_see_round(annotator, qs, 1)
     qs = rate_all(qs, reviewers, [4, 4, 5])
+    assert can_see_round(reviewers[0], qs, 1) and can_see_round(reviewers[0], qs, 2)
     assert qs.status == "passed" and qs.mean == pytest.approx(13 / 3)
     assert Rating.objects.filter(quality_sample=qs).count() == 6  # round 1 kept as history
 
