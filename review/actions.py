@@ -108,8 +108,9 @@ def do_draw_quality_sample(project_id: int, *, actor, per_emotion: int | None = 
             for sid, r in plan
         ], batch_size=5000)
         now = timezone.now()
-        Sample.objects.filter(id__in=ids).update(state=Sample.State.SAMPLED, version=F("version") + 1,
-                                                 updated_at=now)
+        for part in _chunks(ids):
+            Sample.objects.filter(id__in=part).update(state=Sample.State.SAMPLED, version=F("version") + 1,
+                                                      updated_at=now)
         Event.objects.bulk_create([
             Event(project=project, sample_id=sid, actor=actor, action="sample.sampled",
                   before={"state": Sample.State.REFINED},
@@ -257,6 +258,11 @@ def on_event_saved(sender, instance: Event, created: bool, **kwargs) -> None:
 
 
 # --------------------------------------------------------------------------------------------- finalise
+def _chunks(ids: list[int], size: int = 5000):
+    for i in range(0, len(ids), size):
+        yield ids[i:i + size]
+
+
 def category_status(draw: Draw) -> dict[str, dict]:
     """Per emotion of a draw: counts by quality-sample status and whether it can be finalised (every drawn
     sample passed)."""
@@ -293,12 +299,15 @@ def do_finalise_category(draw_id: int, emotion: str, *, actor) -> int:
         passed = list(QualitySample.objects.filter(draw=draw, emotion=emotion, status=QS.PASSED,
                                                    sample__state=Sample.State.RATED)
                       .values_list("sample_id", flat=True))
-        rest = list(Sample.objects.filter(id__in=draw.population.get(emotion, []), state=Sample.State.REFINED)
-                    .values_list("id", flat=True))
+        population = draw.population.get(emotion, [])
+        rest = [sid for part in _chunks(population) for sid in Sample.objects.filter(
+            id__in=part, state=Sample.State.REFINED).values_list("id", flat=True)]
         states = {**dict.fromkeys(passed, Sample.State.RATED), **dict.fromkeys(rest, Sample.State.REFINED)}
         ids = sorted(states)
-        Sample.objects.filter(id__in=ids).update(state=Sample.State.FINAL, version=F("version") + 1,
-                                                 updated_at=timezone.now())
+        now = timezone.now()
+        for part in _chunks(ids):  # bounded IN lists (SQLite limits bound parameters)
+            Sample.objects.filter(id__in=part).update(state=Sample.State.FINAL, version=F("version") + 1,
+                                                      updated_at=now)
         Event.objects.bulk_create([
             Event(project_id=draw.project_id, sample_id=sid, actor=actor, action="sample.finalised",
                   before={"state": states[sid]}, after={"state": Sample.State.FINAL, "draw": draw.pk})
@@ -387,11 +396,13 @@ def do_import_ratings(project_id: int, rater: str, name: str, raw: bytes, *, act
         project = Project.objects.select_for_update().get(pk=project_id)
         paths = [p for _n, p, _s in rows]
         samples: dict[str, list[tuple[int, str]]] = {}
-        for key, sid, emotion in (Sample.objects.filter(project=project, image__dataset_key__in=paths)
-                                  .values_list("image__dataset_key", "id", "emotion")):
-            samples.setdefault(key, []).append((sid, emotion))
-        known_images = set(Image.objects.filter(project=project, dataset_key__in=paths)
-                           .values_list("dataset_key", flat=True))
+        known_images: set[str] = set()
+        for part in _chunks(paths):
+            for key, sid, emotion in (Sample.objects.filter(project=project, image__dataset_key__in=part)
+                                      .values_list("image__dataset_key", "id", "emotion")):
+                samples.setdefault(key, []).append((sid, emotion))
+            known_images.update(Image.objects.filter(project=project, dataset_key__in=part)
+                                .values_list("dataset_key", flat=True))
         draw = Draw.objects.filter(project=project, source=Draw.Source.IMPORTED).first()
         already = set()
         if draw is not None:
