@@ -347,6 +347,14 @@ def work_state(sample: Sample, user) -> dict:
     }
 
 
+def body_of(request) -> dict:
+    """The request's fields: a JSON object or a form (anything else is refused with 400, never a crash)."""
+    data = request.data
+    if not hasattr(data, "get") or not hasattr(data, "keys"):
+        raise serializers.ValidationError({"detail": "the request body must be an object of fields"})
+    return data
+
+
 def _stale(exc: StaleVersion, data) -> Response:
     seen = data.get("seen") or 0
     try:
@@ -361,7 +369,7 @@ def _stale(exc: StaleVersion, data) -> Response:
 
 def run_change(request, sample: Sample, op: str, *, created=False, data=None):
     """Check the lease, run one workspace change, map the outcome to HTTP (409 stale / lease held)."""
-    data = request.data if data is None else data
+    data = body_of(request) if data is None else data
     try:
         actions.do_touch_lease(sample, actor=request.user)
         result = apply_change(op, sample, data, actor=request.user)
@@ -465,7 +473,7 @@ class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
         assignment = self.get_object()
         project_for(request.user, assignment.project_id, LEAD)
         try:
-            result = actions.do_reassign(assignment.pk, int(request.data.get("annotator")), actor=request.user)
+            result = actions.do_reassign(assignment.pk, int(body_of(request).get("annotator")), actor=request.user)
         except (ValueError, TypeError) as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         return Response(AssignmentSerializer(result).data)
@@ -514,7 +522,10 @@ class WorkSampleViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     def skip(self, request, pk=None):
         sample = self.get_object()
         try:
-            assignment = actions.do_skip(sample.pk, request.data.get("reason", ""), actor=request.user)
+            reason = body_of(request).get("reason", "")
+            if not isinstance(reason, str):
+                raise ValueError("the reason is a text")
+            assignment = actions.do_skip(sample.pk, reason, actor=request.user)
         except actions.NotAssigned as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_403_FORBIDDEN)
         except ValueError as exc:
@@ -536,7 +547,8 @@ class WorkTriggerViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
 
     def _change(self, request, op):
         trigger = self.get_object()
-        data = {k: request.data.get(k) for k in request.data}
+        body = body_of(request)
+        data = {k: body.get(k) for k in body}
         data["trigger"] = trigger.pk
         return run_change(request, trigger.sample, op, data=data)
 

@@ -275,7 +275,19 @@ def _trigger(request, sample) -> Trigger:
 def _explicit(value):
     if value is None or isinstance(value, bool):
         return value
-    return {"explicit": True, "implicit": False, "true": True, "false": False}.get((value or "").lower())
+    if not isinstance(value, str):
+        raise ValueError("explicit is 'explicit' or 'implicit'")
+    return {"explicit": True, "implicit": False, "true": True, "false": False}.get(value.lower())
+
+
+def _text(data, name: str, default=""):
+    """A text field of a change (form or JSON): a string, or ``default`` when absent; anything else is refused."""
+    value = data.get(name)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a text")
+    return value
 
 
 def apply_change(op: str, sample: Sample, data, *, actor):
@@ -285,26 +297,26 @@ def apply_change(op: str, sample: Sample, data, *, actor):
           "pass_number": current_pass(sample)}
     if op in ("keep", "remove", "restore"):
         trigger_id = int(data["trigger"])
-        fate = {"keep": Trigger.Fate.KEPT, "restore": Trigger.Fate.KEPT}.get(op) or data.get("fate") or (
+        fate = {"keep": Trigger.Fate.KEPT, "restore": Trigger.Fate.KEPT}.get(op) or _text(data, "fate") or (
             Trigger.Fate.HALLUCINATION if kw["pass_number"] == 1 else Trigger.Fate.IRRELEVANT)
         if op == "remove" and fate not in (Trigger.Fate.HALLUCINATION, Trigger.Fate.IRRELEVANT):
             raise ValueError("remove as hallucination or irrelevant")
-        return actions.do_set_trigger_fate(trigger_id, fate, reason=data.get("reason", "") or "", **kw)
+        return actions.do_set_trigger_fate(trigger_id, fate, reason=_text(data, "reason"), **kw)
     if op == "edit":
-        fields = {"text": data.get("text")}
+        fields = {"text": _text(data, "text", None)}
         if "category" in data:
-            fields["category"] = data.get("category") or ""
+            fields["category"] = _text(data, "category")
         if "explicit" in data:
             fields["explicit"] = _explicit(data.get("explicit"))
         if "kind" in data:
-            fields["kind"] = data.get("kind") or ""
+            fields["kind"] = _text(data, "kind")
         return actions.do_update_trigger(int(data["trigger"]), **fields, **kw)
     if op == "add":
-        category = data.get("category") or ""
+        category = _text(data, "category")
         if category and category not in Trigger.Category.values:
             raise ValueError(f"unknown category {category!r}")
-        return actions.do_add_trigger(sample.pk, data.get("text") or "", category=category,
-                                      explicit=_explicit(data.get("explicit")), kind=data.get("kind") or "", **kw)
+        return actions.do_add_trigger(sample.pk, _text(data, "text"), category=category,
+                                      explicit=_explicit(data.get("explicit")), kind=_text(data, "kind"), **kw)
     if op == "move":
         trigger_id = int(data["trigger"])
         if data.get("to_index") not in (None, ""):
