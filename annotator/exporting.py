@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils.module_loading import import_string
 
 from .formats import eibench
-from .models import Event, Project, Sample, Trigger
+from .models import Event, Project, Sample, Trigger, import_source
 from .provenance import decisions
 
 CHUNK = 5000
@@ -192,6 +192,12 @@ def _provenance_lines(project: Project) -> Iterator[str]:
         .values_list("sample_id", "id", "action", "pass_number", "actor__username", "trigger_id", "before",
                      "after", "created_at")
     )
+    # An EIBench import records each sample's file and line once, in its project.imported Event (see
+    # Sample.imported_from): shown here as the sample's first event, as a per-sample Event would be.
+    imports = list(
+        Event.objects.filter(project=project, action="project.imported").order_by("id")
+        .values_list("id", "actor__username", "after", "created_at")
+    )
     merged = _merge(
         _merge(samples.iterator(chunk_size=CHUNK), triggers.iterator(chunk_size=CHUNK * 5)),
         events.iterator(chunk_size=CHUNK * 2),
@@ -207,6 +213,7 @@ def _provenance_lines(project: Project) -> Iterator[str]:
         kept = [t for t in trigger_rows if t[6] == Trigger.Fate.KEPT]
         decided, submitted = decisions(event_rows)  # the pass and person that decided each fate
         position_in_export = {t[1]: i for i, t in enumerate(kept, start=1)}
+        imported = _imported_event(imports, kind, ordinal)
         yield json.dumps({
             "sample": sid, "image": key, "kind": kind, "question": question, "emotion": emotion,
             "state": state, "version": version, "ordinal": ordinal,
@@ -216,10 +223,20 @@ def _provenance_lines(project: Project) -> Iterator[str]:
                  "explicit": t[9], "parent": t[10], "decided": decided.get(t[1], submitted)}
                 for t in trigger_rows
             ],
-            "events": [
+            "events": [*imported, *(
                 {"id": e[1], "action": e[2], "pass": e[3], "actor": e[4], "trigger": e[5], "before": e[6],
                  "after": e[7], "at": e[8].isoformat()}
-                for e in event_rows
-            ],
+                for e in event_rows)],
             **extra,
         }, ensure_ascii=False) + "\n"
+
+
+def _imported_event(imports, kind: str, ordinal: int) -> list[dict]:
+    """The sample's "sample.imported" event (a list of one, or none), derived from the project.imported Event
+    that brought it in."""
+    for event_id, actor, after, at in imports:
+        where = import_source(after, kind, ordinal)
+        if where:
+            return [{"id": event_id, "action": "sample.imported", "pass": None, "actor": actor, "trigger": None,
+                     "before": None, "after": where, "at": at.isoformat()}]
+    return []

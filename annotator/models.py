@@ -5,6 +5,7 @@ transaction). Nothing here is ever hard-deleted: a removed trigger keeps its row
 """
 from django.conf import settings
 from django.db import models
+from django.utils.functional import cached_property
 
 DEFAULT_EMOTIONS = ["angry", "sad", "excited", "happy"]
 DEFAULT_QUESTIONS = {
@@ -123,6 +124,29 @@ class Sample(models.Model):
 
     def __str__(self):
         return f"{self.image.dataset_key}: {self.question[:60]}"
+
+    @cached_property
+    def imported_from(self) -> dict | None:
+        """Where this sample was imported from, as ``{"file", "line", "event"}`` (the ``project.imported``
+        Event), or None. An EIBench import records which ordinals came from which file once, in that Event,
+        instead of an Event per sample (a manifest import still writes a ``sample.imported`` Event per sample)."""
+        for event in Event.objects.filter(project=self.project_id, action="project.imported").select_related(
+                "actor").order_by("id"):
+            where = import_source(event.after, self.kind, self.ordinal)
+            if where:
+                return {**where, "event": event}
+        return None
+
+
+def import_source(after: dict | None, kind: str, ordinal: int) -> dict | None:
+    """``{"file", "line"}`` of the sample of ``kind`` with ``ordinal``, from a ``project.imported`` Event's
+    ``after``: EIBench question files hold one record per line, so line = ordinal - first ordinal + 1."""
+    source = ((after or {}).get("sources") or {}).get(kind)
+    if source:
+        first, last = source["ordinals"]
+        if first <= ordinal <= last:
+            return {"file": source["file"], "line": ordinal - first + 1}
+    return None
 
 
 class Trigger(models.Model):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import IntegrityError
 
 from annotator.models import Event, Image, Project, Sample, Trigger
 from tests.conftest import SAMPLE, make_image
@@ -54,10 +55,15 @@ def test_import_creates_final_samples_with_imported_triggers():
     assert s.emotion == "sad"
     assert list(s.triggers.values_list("text", flat=True)) == [
         "Contemplation or melancholy.", "Discontent.", "The woman's gaze outside the window ."]
-    # every sample's history starts with where it came from
-    ev = Event.objects.get(sample=s, action="sample.imported")
-    assert ev.after["file"].endswith("user.jsonl") and ev.after["line"] >= 1
+    # every sample knows where it came from: file and line, from the one project.imported Event
+    origin = s.imported_from
+    assert origin["file"].endswith("user.jsonl") and origin["event"].action == "project.imported"
+    assert json.loads((SAMPLE / "user.jsonl").read_text().splitlines()[origin["line"] - 1]) == {
+        "EmoSet-118k/image/sadness/sadness_02719.jpg": s.question}
+    c = Sample.objects.filter(kind="complex").order_by("ordinal")[3]
+    assert c.imported_from["file"].endswith("ec_complex.jsonl") and c.imported_from["line"] == 4
     assert Event.objects.filter(action="project.imported").count() == 1
+    assert not Event.objects.filter(sample__isnull=False).exists()  # no Event per sample
     # images without --images-root are kept as missing, not dropped
     assert Image.objects.filter(file="").count() == Image.objects.count() == 19
 
@@ -87,6 +93,18 @@ def test_second_import_adds_to_the_project_and_refuses_repeats(tmp_path):
     with pytest.raises(CommandError, match="already in project 'p'"):
         run_import("--project", "p", "--complex", str(SAMPLE / "ec_complex.jsonl"))
     assert counts() == import_first
+
+
+def test_each_sample_knows_its_file_and_line_across_imports(tmp_path):
+    first = tmp_path / "first.jsonl"
+    first.write_text('{"a/Sad/1.png": "Why?"}\n{"a/Sad/2.png": "Why?"}\n')
+    second = tmp_path / "second.jsonl"
+    second.write_text('{"a/Sad/3.png": "Why?"}\n{"a/Sad/4.png": "Why?"}\n{"a/Sad/5.png": "Why?"}\n')
+    run_import("--project", "p", "--basic-questions", str(first))
+    run_import("--project", "p", "--basic-questions", str(second))
+    where = {s.image.dataset_key: (s.imported_from["file"], s.imported_from["line"]) for s in Sample.objects.all()}
+    assert where == {"a/Sad/1.png": (str(first), 1), "a/Sad/2.png": (str(first), 2), "a/Sad/3.png": (str(second), 1),
+                     "a/Sad/4.png": (str(second), 2), "a/Sad/5.png": (str(second), 3)}
 
 
 # ---------------------------------------------------------------- bad input: error text, and nothing imported
@@ -210,22 +228,40 @@ def test_missing_file_is_a_clear_error(tmp_path):
     assert counts() == EMPTY
 
 
-def test_a_failure_in_the_write_phase_rolls_everything_back(tmp_path, monkeypatch):
+def test_a_failure_while_writing_rolls_everything_back(tmp_path, monkeypatch):
     from annotator.actions import imports
 
-    calls = {"n": 0}
-    real = imports.insert_rows
+    sent = []
 
-    def failing(model, columns, rows):
-        calls["n"] += 1
-        if model is Trigger:
-            raise RuntimeError("disk full")
-        return real(model, columns, rows)
+    class FailingWriter(imports.BulkWriter):
+        def send(self):  # where a batch of rows goes to the database
+            if sent and self.tables[Trigger][1]:
+                raise RuntimeError("disk full")
+            sent.append(self.pending)
+            super().send()
 
-    monkeypatch.setattr(imports, "insert_rows", failing)
-    with pytest.raises(RuntimeError):
+    monkeypatch.setattr(imports, "BulkWriter", lambda: FailingWriter(batch_rows=10))
+    with pytest.raises(RuntimeError, match="disk full"):
         import_sample()
-    assert calls["n"] >= 2
+    assert sent  # rows were written before the failure
+    assert counts() == EMPTY
+
+
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+                    reason="SQLite checks foreign keys at COMMIT, which a test's transaction never reaches")
+def test_rows_the_database_refuses_roll_everything_back(monkeypatch):
+    """A row the database refuses (here a trigger of a sample that does not exist) stops the import with the
+    database's error, whichever way the foreign keys are checked, and nothing is kept."""
+    from annotator.actions import imports
+
+    real = imports._Writer.trigger_list
+
+    def broken(self, sample_id, value):
+        real(self, sample_id and sample_id + 10**9, value)
+
+    monkeypatch.setattr(imports._Writer, "trigger_list", broken)
+    with pytest.raises(IntegrityError, match="sample_id"):
+        import_sample()
     assert counts() == EMPTY
 
 

@@ -76,7 +76,7 @@ def test_sample_page_shows_triggers_and_history(client, annotator, project):
     s = Sample.objects.get(image__dataset_key="EmoSet-118k/image/sadness/sadness_02719.jpg")
     html = client.get(f"/samples/{s.pk}/").content.decode()
     assert "The woman&#x27;s gaze outside the window ." in html
-    line = s.events.get(action="sample.imported").after["line"]
+    line = s.imported_from["line"]
     assert "sample.imported" in html and f"user.jsonl, line {line}" in html
     assert "Image file not attached" in html
 

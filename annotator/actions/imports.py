@@ -1,9 +1,11 @@
 """Imports: EIBench benchmark files and manifests of new images.
 
-Each import runs in two phases. The first streams every file, checks every line and every image and writes
-nothing; any problem (file, line, message) refuses the whole import. The second streams the files again and
-inserts in bulk inside one transaction, writing one ``sample.imported`` Event per sample (file and line)
-and one ``project.imported`` Event with the summary.
+An EIBench import reads each file once, checking and writing in the same pass inside one transaction (rows
+stream into the database in bulk, see :mod:`annotator.bulk`); any problem (file, line, message) stops the
+writing, the files are still read to the end to report every problem, and the transaction is rolled back.
+It writes one ``project.imported`` Event: the files, the summary, and which ordinals came from which file,
+from which every sample's file and line follow (``Sample.imported_from``) without an Event per sample.
+A manifest import checks every row and image first, then writes, with a ``sample.imported`` Event per sample.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from ..bulk import db_datetime, insert_rows, reserve_ids
+from ..bulk import BulkWriter, db_datetime, reserve_ids
 from ..formats import eibench
 from ..formats.eibench import ImportProblem
 from ..formats.manifest import read_manifest
@@ -91,7 +93,7 @@ class _Problems:
 
 @dataclass
 class _ImagePlan:
-    """What the import does about each image path it meets."""
+    """What a manifest import does about each image path it meets (checked before anything is written)."""
 
     first_seen: dict[str, tuple[str, int]] = field(default_factory=dict)  # key -> (file, line)
     found: dict[str, ImageInfo] = field(default_factory=dict)
@@ -103,22 +105,31 @@ class _ImagePlan:
         if images_root is None:
             return
         for key, (name, line) in self.first_seen.items():
-            try:
-                path = resolve_under(images_root, key)
-                if not path.is_file():
-                    if required:
-                        problems.add(ImportProblem(name, line, f"no image file {key!r} under the images root"))
-                    continue
-                self.found[key] = inspect_image(path)
-            except ImageRejected as exc:
-                problems.add(ImportProblem(name, line, f"{key}: {exc}"))
+            info = _inspect(images_root, key, name, line, problems, required=required)
+            if info:
+                self.found[key] = info
+
+
+def _inspect(images_root: Path, key: str, name: str, line: int, problems, *, required: bool) -> ImageInfo | None:
+    """The image file for ``key`` under the images root, checked with Pillow; None (and maybe a problem) if not."""
+    try:
+        path = resolve_under(images_root, key)
+        if not path.is_file():
+            if required:
+                problems.add(ImportProblem(name, line, f"no image file {key!r} under the images root"))
+            return None
+        return inspect_image(path)
+    except ImageRejected as exc:
+        problems.add(ImportProblem(name, line, f"{key}: {exc}"))
+        return None
 
 
 def _existing(project: Project | None):
-    """Keys already in the project, and where new ordinals start."""
+    """Images already in the project (key -> (id, has a file)), keys already taken, where new ordinals start."""
     if project is None:
         return {}, set(), set(), {"basic": 0, "complex": 0, "truth": 0}
-    images = dict(Image.objects.filter(project=project).values_list("dataset_key", "id"))
+    images = {key: (pk, bool(file)) for key, pk, file in
+              Image.objects.filter(project=project).values_list("dataset_key", "id", "file")}
     samples = Sample.objects.filter(project=project)
     basic = set(samples.filter(kind=Sample.Kind.BASIC).values_list("image__dataset_key", flat=True))
     complex_pairs = set(samples.filter(kind=Sample.Kind.COMPLEX).values_list("image__dataset_key", "question"))
@@ -131,92 +142,182 @@ def _existing(project: Project | None):
     return images, basic, complex_pairs, starts
 
 
-class _Writer:
-    """Phase two: rows for images, samples, triggers and events, inserted in bulk."""
+class _Ids:
+    """Primary keys drawn from the table's sequence: as many as the import can need (its files' lines), in one
+    query when the first is wanted; should more be needed, in further blocks. Unused ones are just gaps."""
 
+    def __init__(self, model, expected: int, bulk: BulkWriter):
+        self.model = model
+        self.block = max(expected, 1)
+        self.bulk = bulk
+        self.pending = iter(())
+
+    def next(self) -> int:
+        pk = next(self.pending, None)
+        if pk is None:
+            with self.bulk.exclusive():
+                self.pending = iter(reserve_ids(self.model, self.block))
+            self.block = max(self.block, 1024)
+            pk = next(self.pending)
+        return pk
+
+
+class _Writer:
+    """Rows for images, samples and triggers, handed to a :class:`BulkWriter` as the files are read.
+
+    Rows are added in the order the database needs them (an image before its sample, a sample before its
+    triggers). Nothing is written once a problem was found (reading goes on, to report every problem); the
+    caller then raises :class:`ImportRefused` inside the transaction, so the rows already sent are rolled back.
+    """
+
+    IMAGE_COLUMNS = ("id", "project_id", "dataset_key", "file", "sha256", "width", "height")
     SAMPLE_COLUMNS = ("id", "project_id", "image_id", "kind", "question", "emotion", "state", "ordinal",
                       "truth_ordinal", "version", "error", "created_at", "updated_at")
     TRIGGER_COLUMNS = ("sample_id", "text", "label", "position", "kind", "category", "explicit", "origin", "fate",
                        "created_at")
     EVENT_COLUMNS = ("project_id", "sample_id", "action", "after", "created_at")
+    PROGRESS_EVERY = 10_000
 
-    def __init__(self, project: Project, actor, existing_images: dict[str, int], plan: _ImagePlan,
-                 progress: Progress | None, total: int):
+    def __init__(self, project: Project, actor, bulk: BulkWriter, existing_images: dict[str, tuple[int, bool]],
+                 images_root: Path | None, found: dict[str, ImageInfo] | None, problems: _Problems,
+                 progress: Progress | None, total: int, *, sample_events: bool):
+        """``total``: how many samples the import can have at most (its files' lines), for ids and progress."""
         self.project = project
+        self.project_id = project.pk
         self.actor = actor
+        self.bulk = bulk
         self.now = db_datetime(timezone.now())
-        self.image_ids = dict(existing_images)
-        self.plan = plan
+        self.existing = existing_images
+        self.image_ids = {key: pk for key, (pk, _has_file) in existing_images.items()}
+        self.images_root = images_root
+        self.found = found  # images already inspected (manifest), else inspected here as they come
+        self.problems = problems
+        self.file_problems = problems  # where problems with images go (the file being read)
         self.progress = progress
         self.total = total
-        self.done = 0
+        self.sample_events = sample_events
         self.result = ImportResult(project_id=project.pk, project=project.name)
-        self.samples: list[tuple] = []
-        self.triggers: list[tuple] = []
-        self.events: list[tuple] = []
+        # declared in the order their rows must reach the database (see BulkWriter)
+        self.images = bulk.table(Image, self.IMAGE_COLUMNS)
+        self.samples = bulk.table(Sample, self.SAMPLE_COLUMNS)
+        self.triggers = bulk.table(Trigger, self.TRIGGER_COLUMNS)
+        self.events = bulk.table(Event, self.EVENT_COLUMNS) if sample_events else None
+        self.image_pks = _Ids(Image, total, bulk)
+        self.sample_pks = _Ids(Sample, total, bulk)
+        self.to_store: list[tuple[int, ImageInfo]] = []  # files copied into storage once the import is accepted
+        self.reattach: dict[str, ImageInfo] = {}
+        self.states = {True: Sample.State.FINAL, False: Sample.State.IMPORTED}
+        self.trigger_tail = ("", "", None, Trigger.Origin.IMPORTED, Trigger.Fate.KEPT, self.now)
 
-    def images(self, keys: list[str]):
-        """Create the project's new images and attach files found for images that were missing."""
-        new = [k for k in keys if k not in self.image_ids]
-        ids = reserve_ids(Image, len(new))
-        rows = []
-        for key, pk in zip(new, ids, strict=True):
-            info = self.plan.found.get(key)
-            stored = store_image(info) if info else ""
-            rows.append((pk, self.project.pk, key, stored, info.sha256 if info else "",
-                         info.width if info else None, info.height if info else None))
-            self.image_ids[key] = pk
-            self.result.images_attached += bool(info)
-            self.result.images_missing += not info
-        insert_rows(Image, ("id", "project_id", "dataset_key", "file", "sha256", "width", "height"), rows)
-        self.result.images_created = len(rows)
-        created = set(new)
-        reattach = [k for k in keys if k not in created and k in self.plan.found]
-        if reattach:
-            for img in Image.objects.filter(project=self.project, dataset_key__in=reattach, file=""):
-                info = self.plan.found[img.dataset_key]
-                img.file.name, img.sha256, img.width, img.height = (
-                    store_image(info), info.sha256, info.width, info.height)
-                img.save(update_fields=["file", "sha256", "width", "height"])
-                self.result.images_attached += 1
+    @property
+    def writing(self) -> bool:
+        return not self.problems.items
 
-    def sample(self, pk, key, kind, question, emotion, ordinal, truth_ordinal, *, final: bool, source):
-        self.samples.append((pk, self.project.pk, self.image_ids[key], kind, question, emotion,
-                             Sample.State.FINAL if final else Sample.State.IMPORTED, ordinal, truth_ordinal, 1, "",
-                             self.now, self.now))
+    def image(self, key: str, name: str, line: int) -> int | None:
+        """The id of the project's image ``key``: new images are written (with their file when found)."""
+        pk = self.image_ids.get(key)
+        if pk is not None:
+            existing = self.existing.get(key)
+            if existing and not existing[1] and key not in self.reattach:  # a missing image: is it here now?
+                info = self._info(key, name, line)
+                if info:
+                    self.reattach[key] = info
+            return pk
+        info = self._info(key, name, line)
+        if not self.writing:
+            self.image_ids[key] = 0
+            return None
+        self.image_ids[key] = pk = self.image_pks.next()
+        if info:
+            self.to_store.append((pk, info))
+            self.images.append((pk, self.project_id, key, info.storage_name, info.sha256, info.width, info.height))
+            self.result.images_attached += 1
+        else:
+            self.images.append((pk, self.project_id, key, "", "", None, None))
+            self.result.images_missing += 1
+        self.result.images_created += 1
+        self.bulk.maybe_send()
+        return pk
+
+    def _info(self, key, name, line) -> ImageInfo | None:
+        if self.found is not None:
+            return self.found.get(key)
+        if self.images_root is None:
+            return None
+        return _inspect(self.images_root, key, name, line, self.file_problems, required=False)
+
+    def sample(self, image_id, kind, question, emotion, ordinal, truth_ordinal, *, final: bool,
+               source) -> int | None:
+        """Write a sample; returns its id (None once nothing is written any more)."""
+        if not self.writing:
+            return None
+        pk = self.sample_pks.next()
+        self.samples.append((pk, self.project_id, image_id, kind, question, emotion, self.states[final], ordinal,
+                             truth_ordinal, 1, "", self.now, self.now))
         self.result.final_samples += final
-        self.events.append((self.project.pk, pk, "sample.imported",
-                            _json({"file": source[0], "line": source[1]}), self.now))
+        if self.events is not None:
+            after = {"file": source[0], "line": source[1]}
+            self.events.append((self.project_id, pk, "sample.imported", _jsonb(after) if self.bulk.postgres
+                                else _json(after), self.now))
         self.result.samples += 1
-        if len(self.samples) >= 5000:
-            self.flush()
+        self.bulk.maybe_send()  # between rows added in order: any moment is a safe end for a batch
+        if self.progress and self.result.samples % self.PROGRESS_EVERY == 0:
+            with self.bulk.exclusive():
+                self.progress(self.result.samples, self.total)
+        return pk
 
-    def trigger_list(self, sample_id: int, value: str):
+    def trigger_list(self, sample_id: int | None, value: str):
         """The sample's imported triggers, parsed losslessly from a numbered list."""
-        for position, (label, text) in enumerate(eibench.parse_trigger_list(value), start=1):
-            self.triggers.append((sample_id, text, label, position, "", "", None, Trigger.Origin.IMPORTED,
-                                  Trigger.Fate.KEPT, self.now))
-        if len(self.triggers) >= 25000:
-            self.flush()
+        if sample_id is None:
+            return
+        kind, category, explicit, origin, fate, now = self.trigger_tail
+        parsed = eibench.parse_trigger_list(value)
+        self.triggers.extend([(sample_id, text, label, position, kind, category, explicit, origin, fate, now)
+                              for position, (label, text) in enumerate(parsed, start=1)])
+        self.result.triggers += len(parsed)
 
-    def flush(self):
-        insert_rows(Sample, self.SAMPLE_COLUMNS, self.samples)
-        self.result.triggers += insert_rows(Trigger, self.TRIGGER_COLUMNS, self.triggers)
-        insert_rows(Event, self.EVENT_COLUMNS, self.events)
-        self.done += len(self.samples)
-        self.samples, self.triggers, self.events = [], [], []
-        if self.progress:
-            self.progress(self.done, self.total)
-
-    def finish(self, files: dict[str, str]) -> ImportResult:
-        self.flush()
+    def finish(self, files: dict[str, str], sources: dict[str, dict]) -> ImportResult:
+        """Write what is left, store the image files and the ``project.imported`` Event (the import's record:
+        its files, and which ordinals came from which file, so every sample knows its file and line)."""
+        self.bulk.close()
+        for pk, info in self.to_store:
+            stored = store_image(info)
+            if stored != info.storage_name:
+                Image.objects.filter(pk=pk).update(file=stored)
+        for img in Image.objects.filter(project=self.project, dataset_key__in=list(self.reattach), file=""):
+            info = self.reattach[img.dataset_key]
+            img.file.name, img.sha256, img.width, img.height = (
+                store_image(info), info.sha256, info.width, info.height)
+            img.save(update_fields=["file", "sha256", "width", "height"])
+            self.result.images_attached += 1
         Event.objects.create(project=self.project, actor=self.actor, action="project.imported",
-                             after={"files": files, **self.result.as_dict()})
+                             after={"files": files, **self.result.as_dict(), "sources": sources})
+        if self.progress:
+            self.progress(self.result.samples, self.result.samples)
         return self.result
 
 
 def _json(value) -> str:
     return json.dumps(value)
+
+
+def _jsonb(value):
+    from psycopg.types.json import Jsonb
+
+    return Jsonb(value)
+
+
+def _count_lines(source: Source | None) -> int:
+    """Lines in a file (a JSONL file's records: the most samples it can bring), counted fast (newlines, plus a
+    last line without one): ids for them are drawn in one query, and progress has a total."""
+    if source is None:
+        return 0
+    lines, last = 0, b"\n"
+    with open(source.path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return lines + (last != b"\n")
 
 
 def import_eibench(*, project_name: str, questions: Source | None = None, ground_truth: Source | None = None,
@@ -226,6 +327,12 @@ def import_eibench(*, project_name: str, questions: Source | None = None, ground
 
     Samples that come with ground truth are imported as final, their triggers with origin "imported".
     Raises :class:`ImportRefused` (and writes nothing) on any problem.
+
+    Each file is read once, checked and written in the same pass, inside one transaction, in the order the
+    rows must reach the database: the questions first (their images; each question is kept until its ground
+    truth is read), then the ground truth in its own order (each basic sample with its triggers), then the
+    questions that had no ground truth, then the complex file (image, sample, triggers per line). A problem
+    stops the writing; reading goes on to report every problem, then the transaction is rolled back.
     """
     problems = _Problems()
     if not (questions or ground_truth or complex):
@@ -237,103 +344,123 @@ def import_eibench(*, project_name: str, questions: Source | None = None, ground
     if images_root is not None and not Path(images_root).is_dir():
         raise ImportRefused([ImportProblem(str(images_root), None, "the images root is not a directory")])
 
-    project = Project.objects.filter(name=project_name).first()
-    existing_images, existing_basic, existing_complex, starts = _existing(project)
-    plan = _ImagePlan()
+    # Problems are reported file by file in this order, whichever file was read first.
+    questions_problems, truth_problems, complex_problems = _Problems(), _Problems(), _Problems()
+    found = _Problems()  # all problems, to know whether to go on writing
 
-    # Phase one: read and check everything, write nothing.
-    basic_lines: dict[str, int] = {}
-    if questions:
-        for rec in eibench.read_questions(questions.path, questions.name):
-            if isinstance(rec, ImportProblem):
-                problems.add(rec)
-                continue
-            line, key, _question = rec
-            if key in basic_lines:
-                problems.add(ImportProblem(questions.name, line,
-                                           f"duplicate image path {key!r} (first on line {basic_lines[key]})"))
-            elif key in existing_basic:
-                problems.add(ImportProblem(questions.name, line, f"{key!r} is already in project {project_name!r}"))
-            else:
-                basic_lines[key] = line
-                plan.note(key, (questions.name, line))
-    truth_index: dict[str, int] = {}
-    if ground_truth:
-        truth_lines: dict[str, int] = {}
-        for rec in eibench.read_ground_truth(ground_truth.path, ground_truth.name):
-            if isinstance(rec, ImportProblem):
-                problems.add(rec)
-                continue
-            line, key, _value = rec
-            if key in truth_lines:
-                problems.add(ImportProblem(ground_truth.name, line,
-                                           f"duplicate image path {key!r} (first on line {truth_lines[key]})"))
-            elif key not in basic_lines:
-                problems.add(ImportProblem(ground_truth.name, line,
-                                           f"{key!r} has ground truth but no question in {questions.name}"))
-            else:
-                truth_lines[key] = line
-                truth_index[key] = len(truth_index)
-    complex_lines: dict[tuple[str, str], int] = {}
-    if complex:
-        for rec in eibench.read_complex(complex.path, complex.name):
-            if isinstance(rec, ImportProblem):
-                problems.add(rec)
-                continue
-            line, key, question, _value = rec
-            if (key, question) in complex_lines:
-                problems.add(ImportProblem(complex.name, line, f"duplicate question for {key!r} "
-                                                               f"(first on line {complex_lines[key, question]})"))
-            elif (key, question) in existing_complex:
-                problems.add(ImportProblem(complex.name, line,
-                                           f"this question for {key!r} is already in project {project_name!r}"))
-            else:
-                complex_lines[key, question] = line
-                plan.note(key, (complex.name, line))
-    problems.raise_if_any()
-    plan.inspect(images_root, problems, required=False)
-    problems.raise_if_any()
+    class _Both:
+        """Problems of one file, also counted among all problems (which stop the writing)."""
 
-    # Phase two: write, in bulk, in one transaction.
-    total = len(basic_lines) + len(complex_lines)
+        def __init__(self, part: _Problems):
+            self.part = part
+
+        def add(self, item: ImportProblem):
+            self.part.add(item)
+            found.add(item)
+
+    def problem(where: _Problems, item: ImportProblem):
+        _Both(where).add(item)
+
+    total = _count_lines(questions) + _count_lines(complex)  # at most one sample (and image) per line
     with transaction.atomic():
+        project = Project.objects.filter(name=project_name).first()
+        existing_images, existing_basic, existing_complex, starts = _existing(project)
         project = project or get_or_create_project(project_name, actor=actor)
-        writer = _Writer(project, actor, existing_images, plan, progress, total)
-        writer.images(list(plan.first_seen))
-        if questions:
-            ids = iter(reserve_ids(Sample, len(basic_lines)))
-            ordinal = count(starts["basic"])
-            basic_ids = {}
-            for line, key, question in _ok(eibench.read_questions(questions.path, questions.name)):
-                index = truth_index.get(key)
-                basic_ids[key] = pk = next(ids)
-                writer.sample(pk, key, Sample.Kind.BASIC, question, eibench.emotion_from_path(key),
-                              next(ordinal), None if index is None else starts["truth"] + index,
-                              final=index is not None, source=(questions.name, line))
-            writer.flush()
+        sources = {}
+        with BulkWriter() as bulk:
+            writer = _Writer(project, actor, bulk, existing_images, images_root, None, found, progress, total,
+                             sample_events=False)
+            # The questions: each line's image now; the rest of its sample once its ground truth is known.
+            basic: dict[str, tuple[int, str, int, int]] = {}  # key -> (line, question, image id, ordinal)
+            if questions:
+                writer.file_problems = _Both(questions_problems)
+                ordinal = count(starts["basic"])
+                for rec in eibench.read_questions(questions.path, questions.name):
+                    if isinstance(rec, ImportProblem):
+                        problem(questions_problems, rec)
+                        continue
+                    line, key, question = rec
+                    first = basic.get(key)
+                    if first is not None:
+                        problem(questions_problems, ImportProblem(
+                            questions.name, line, f"duplicate image path {key!r} (first on line {first[0]})"))
+                        continue
+                    if key in existing_basic:
+                        problem(questions_problems, ImportProblem(
+                            questions.name, line, f"{key!r} is already in project {project_name!r}"))
+                        continue
+                    basic[key] = (line, question, writer.image(key, questions.name, line), next(ordinal))
+                if basic:
+                    sources[Sample.Kind.BASIC] = {"file": questions.name,
+                                                  "ordinals": [starts["basic"], starts["basic"] + len(basic) - 1]}
+            # The ground truth, in its own order (which gives truth_ordinal): each sample, final, and its triggers.
             if ground_truth:
-                for _line, key, value in _ok(eibench.read_ground_truth(ground_truth.path, ground_truth.name)):
-                    writer.trigger_list(basic_ids[key], value)
-        if complex:
-            ids = iter(reserve_ids(Sample, len(complex_lines)))
-            ordinal = count(starts["complex"])
-            for line, key, question, value in _ok(eibench.read_complex(complex.path, complex.name)):
-                emotion = eibench.emotion_from_question(question, eibench.emotion_from_path(key))
-                pk = next(ids)
-                writer.sample(pk, key, Sample.Kind.COMPLEX, question, emotion, next(ordinal), None, final=True,
-                              source=(complex.name, line))
-                writer.trigger_list(pk, value)
+                truth_lines: dict[str, int] = {}
+                truth_ordinal = count(starts["truth"])
+                for rec in eibench.read_ground_truth(ground_truth.path, ground_truth.name):
+                    if isinstance(rec, ImportProblem):
+                        problem(truth_problems, rec)
+                        continue
+                    line, key, value = rec
+                    first = truth_lines.get(key)
+                    if first is not None:
+                        problem(truth_problems, ImportProblem(
+                            ground_truth.name, line, f"duplicate image path {key!r} (first on line {first})"))
+                        continue
+                    truth_lines[key] = line
+                    asked = basic.pop(key, None)
+                    if asked is None:
+                        problem(truth_problems, ImportProblem(
+                            ground_truth.name, line, f"{key!r} has ground truth but no question in {questions.name}"))
+                        continue
+                    _line, question, image_id, ordinal = asked
+                    pk = writer.sample(image_id, Sample.Kind.BASIC, question, eibench.emotion_from_path(key),
+                                       ordinal, next(truth_ordinal), final=True, source=None)
+                    writer.trigger_list(pk, value)
+                del truth_lines
+            # The questions without ground truth: samples waiting to be labelled.
+            for key, (_line, question, image_id, ordinal) in basic.items():
+                writer.sample(image_id, Sample.Kind.BASIC, question, eibench.emotion_from_path(key), ordinal,
+                              None, final=False, source=None)
+            del basic
+            if complex:
+                writer.file_problems = _Both(complex_problems)
+                complex_lines: dict[tuple[str, str], int] = {}
+                ordinal = count(starts["complex"])
+                for rec in eibench.read_complex(complex.path, complex.name):
+                    if isinstance(rec, ImportProblem):
+                        problem(complex_problems, rec)
+                        continue
+                    line, key, question, value = rec
+                    first = complex_lines.get((key, question))
+                    if first is not None:
+                        problem(complex_problems, ImportProblem(
+                            complex.name, line, f"duplicate question for {key!r} (first on line {first})"))
+                        continue
+                    if (key, question) in existing_complex:
+                        problem(complex_problems, ImportProblem(
+                            complex.name, line, f"this question for {key!r} is already in project {project_name!r}"))
+                        continue
+                    complex_lines[key, question] = line
+                    image_id = writer.image(key, complex.name, line)
+                    emotion = eibench.emotion_from_question(question, eibench.emotion_from_path(key))
+                    pk = writer.sample(image_id, Sample.Kind.COMPLEX, question, emotion, next(ordinal), None,
+                                       final=True, source=None)
+                    writer.trigger_list(pk, value)
+                if complex_lines:
+                    sources[Sample.Kind.COMPLEX] = {
+                        "file": complex.name,
+                        "ordinals": [starts["complex"], starts["complex"] + len(complex_lines) - 1]}
+            if found.items:
+                report = _Problems()
+                for part in (questions_problems, truth_problems, complex_problems):
+                    for item in part.items:
+                        report.add(item)
+                    report.more += part.more
+                raise ImportRefused(report.items, report.more)  # rolls the transaction back
         files = {role: src.name for role, src in
                  (("questions", questions), ("ground_truth", ground_truth), ("complex", complex)) if src}
-        return writer.finish(files)
-
-
-def _ok(records):
-    """Records of a file already checked in phase one."""
-    for rec in records:
-        if isinstance(rec, ImportProblem):  # the file changed between the two phases
-            raise ImportRefused([rec])
-        yield rec
+        return writer.finish(files, sources)
 
 
 def import_manifest(*, project_name: str, manifest: Source, images_root: Path, actor=None,
@@ -382,19 +509,23 @@ def import_manifest(*, project_name: str, manifest: Source, images_root: Path, a
         per_image[key] = per_image.get(key, 0) + 1
     with transaction.atomic():
         project = project or get_or_create_project(project_name, actor=actor)
-        writer = _Writer(project, actor, existing_images, plan, progress, len(rows))
-        writer.images(list(plan.first_seen))
-        ids = iter(reserve_ids(Sample, len(rows)))
-        basic_ordinal, truth_ordinal, complex_ordinal = (count(starts["basic"]), count(starts["truth"]),
-                                                         count(starts["complex"]))
-        for line, key, emotion, question in rows:
-            if per_image[key] == 1:
-                writer.sample(next(ids), key, Sample.Kind.BASIC, question, emotion, next(basic_ordinal),
-                              next(truth_ordinal), final=False, source=(manifest.name, line))
-            else:
-                writer.sample(next(ids), key, Sample.Kind.COMPLEX, question, emotion, next(complex_ordinal),
-                              None, final=False, source=(manifest.name, line))
-        return writer.finish({"manifest": manifest.name})
+        with BulkWriter() as bulk:
+            # Manifest rows are checked before anything is written (the images must all be there), and each
+            # sample gets its own "sample.imported" Event naming its line (a manifest's ordinals do not follow its
+            # lines: basic and complex samples interleave, and a CSV has a header).
+            writer = _Writer(project, actor, bulk, existing_images, images_root, plan.found, problems, progress,
+                             len(rows), sample_events=True)
+            basic_ordinal, truth_ordinal, complex_ordinal = (count(starts["basic"]), count(starts["truth"]),
+                                                             count(starts["complex"]))
+            for line, key, emotion, question in rows:
+                image_id = writer.image(key, manifest.name, line)
+                if per_image[key] == 1:
+                    writer.sample(image_id, Sample.Kind.BASIC, question, emotion, next(basic_ordinal),
+                                  next(truth_ordinal), final=False, source=(manifest.name, line))
+                else:
+                    writer.sample(image_id, Sample.Kind.COMPLEX, question, emotion, next(complex_ordinal), None,
+                                  final=False, source=(manifest.name, line))
+        return writer.finish({"manifest": manifest.name}, {})
 
 
 def start_import_job(*, project: Project, actor, format: str, files: dict, images_root: str = "") -> ImportJob:

@@ -155,10 +155,17 @@ class _Members(list):
 _JSON_TYPES = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
 
 
+# One decoder for every line: ``json.loads(text, object_pairs_hook=...)`` builds a new JSONDecoder per call,
+# which costs more than parsing a short line. ``_decode`` is what that call runs, bar its check for a BOM.
+_decode = json.JSONDecoder(object_pairs_hook=_Members).decode
+
+
 def _object(name: str, lineno: int, text: str) -> _Members:
     """The members of a JSON object on one line, in order, duplicates kept so they can be reported."""
     try:
-        pairs = json.loads(text, object_pairs_hook=_Members)
+        if text.startswith("\ufeff"):  # as json.loads says it
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        pairs = _decode(text)
     except json.JSONDecodeError as exc:
         raise ImportProblem(name, lineno, f"malformed JSON: {exc.msg} at column {exc.colno}") from None
     except RecursionError:
