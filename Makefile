@@ -9,7 +9,7 @@ HOST   ?= 127.0.0.1
 TORCH  ?= torch==2.13.0
 PORT   ?= 8000
 
-.PHONY: help install demo test test-fast lint bench browser clean reliability load-smoke
+.PHONY: help install demo test test-fast lint bench browser clean reliability load-smoke backup restore
 
 help:
 	@echo "make demo   - install, set up SQLite + demo data, run the web server and a worker (no services needed)"
@@ -18,6 +18,8 @@ help:
 	@echo "make bench  - performance benchmarks (bench/), printed as a table"
 	@echo "make reliability - load (100k samples, 53 people, 2 min), faults, hardening; writes docs/reliability.md"
 	@echo "make load-smoke  - the 20-second load test CI runs (bench/load.py --profile smoke)"
+	@echo "make backup [BACKUP=DIR] - database (pg_dump / SQLite copy) + MEDIA_ROOT into DIR (default var/backups/DATE)"
+	@echo "make restore BACKUP=DIR  - restore a backup into an empty database and MEDIA_ROOT"
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (set PYTHON=...)"; exit 1; }
@@ -59,6 +61,14 @@ reliability: $(STAMP)
 
 load-smoke: $(STAMP)
 	$(BIN)/python bench/load.py --profile smoke --strict --json var/reliability/load-smoke.json $(LOAD_ARGS)
+
+# Backups: the database (pg_dump for PostgreSQL, SQLite's online backup) and MEDIA_ROOT, see README "Backups".
+backup: $(STAMP)
+	$(BIN)/python manage.py backup $(or $(BACKUP),var/backups/$(shell date +%Y%m%d-%H%M%S))
+
+restore: $(STAMP)
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=DIR (into an empty database and MEDIA_ROOT)"; exit 1; }
+	$(BIN)/python manage.py restore $(BACKUP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
