@@ -20,6 +20,7 @@ from django.db.models import Count, F
 from django.utils import timezone
 
 from annotator.actions import do_reopen_pass
+from annotator.formats.text import check_key_text
 from annotator.models import Event, Image, Project, Sample
 from annotator.permissions import has_project_role
 from annotator.roles import LEAD, REVIEWER
@@ -357,20 +358,35 @@ def parse_rater_file(name: str, raw: bytes) -> tuple[list[tuple[int, str, int]],
         except json.JSONDecodeError as exc:
             problems.append((name, number, f"malformed JSON: {exc.msg} at column {exc.colno}"))
             continue
+        except RecursionError:
+            problems.append((name, number, "malformed JSON: nested too deeply"))
+            continue
         if not isinstance(record, dict) or len(record) != 1:
             problems.append((name, number, 'expected one {"<image path>": "<0-5>"} object per line'))
             continue
         ((path, value),) = record.items()
+        # NUL, lone surrogates, control characters (the path is only looked up, never opened: a traversal is just
+        # an image the project does not have)
+        why = check_key_text(path) if path else "empty image path"
+        if why:
+            problems.append((name, number, _short(why)))
+            continue
         score = _score(value)
         if score is None:
-            problems.append((name, number, f"rating {value!r} is not a whole number from 0 to 5"))
+            problems.append((name, number, f"rating {_short(repr(value))} is not a whole number from 0 to 5"))
             continue
         if path in first_line:
-            problems.append((name, number, f"duplicate image path {path!r} (first on line {first_line[path]})"))
+            problems.append((name, number, f"duplicate image path {_short(repr(path))} (first on line "
+                                           f"{first_line[path]})"))
             continue
         first_line[path] = number
         rows.append((number, path, score))
     return rows, problems
+
+
+def _short(text: str, limit: int = 200) -> str:
+    """A problem message never echoes a whole oversized line."""
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _score(value) -> int | None:
@@ -412,13 +428,14 @@ def do_import_ratings(project_id: int, rater: str, name: str, raw: bytes, *, act
         for number, path, score in rows:
             found = samples.get(path, [])
             if not found:
-                problems.append((name, number, f"image {path!r} is not in project {project.name!r}"
-                                 if path not in known_images else f"image {path!r} has no sample"))
+                problems.append((name, number, f"image {_short(repr(path))} is not in project {project.name!r}"
+                                 if path not in known_images else f"image {_short(repr(path))} has no sample"))
             elif len(found) > 1:
-                problems.append((name, number, f"image {path!r} has {len(found)} samples (complex questions): "
-                                               "ratings are per basic sample"))
+                problems.append((name, number, f"image {_short(repr(path))} has {len(found)} samples (complex "
+                                               "questions): ratings are per basic sample"))
             elif found[0][0] in already:
-                problems.append((name, number, f"{rater} already has a rating of {path!r} (imported before?)"))
+                problems.append((name, number, f"{rater} already has a rating of {_short(repr(path))} (imported "
+                                               "before?)"))
             else:
                 resolved.append((number, found[0][0], found[0][1], score))
         if problems:

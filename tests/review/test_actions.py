@@ -198,6 +198,9 @@ def test_import_ratings(project, lead):
     ('["Happy/0015.png", 4]\n', 'line 1: expected one {"<image path>": "<0-5>"} object per line'),
     ('{"Happy/0015.png": "4"}\n\n{"Happy/0016.png": "4"}\n', "line 2: empty line"),
     ('', "the file is empty"),
+    ('{"Happy/00\\u000015.png": "4"}\n', "line 1: the image path contains a NUL character"),
+    ('{"Happy/\\ud800.png": "4"}\n', "line 1: the image path contains a lone surrogate"),
+    ("[" * 50_000 + "]" * 50_000 + "\n", "line 1: malformed JSON: nested too deeply"),
 ])
 def test_import_ratings_refuses_bad_files_whole(project, text, problem):
     with pytest.raises(actions.RatingsRefused) as exc:
