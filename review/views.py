@@ -78,7 +78,7 @@ def _rate_context(request, a: ReviewAssignment, *, error: str = "") -> dict:
     qs = a.quality_sample
     sample = qs.sample
     triggers = list(Trigger.objects.filter(sample=sample, fate=Trigger.Fate.KEPT).order_by("position", "id"))
-    visible = a.status == DONE or is_lead_of(request.user, a.project_id)
+    visible = can_see_round(request.user, qs, a.round)  # blind until rated (leads see everything)
     others = list(Rating.objects.filter(quality_sample=qs, round=a.round).order_by("id")) if visible else []
     nxt = (_queue(request.user).filter(project_id=a.project_id).exclude(pk=a.pk).order_by("id")
            .values_list("pk", flat=True).first())
