@@ -83,16 +83,15 @@ def reserve_ids(model, count: int) -> Sequence[int]:
     table = model._meta.db_table
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT min(v), max(v) FROM (SELECT nextval(pg_get_serial_sequence(%s, 'id')) AS v "
-                "FROM generate_series(1, %s)) AS reserved", [table, count])
+            # The sequence's name in an uncorrelated subquery is looked up once, not once per id.
+            sequence = "(SELECT pg_get_serial_sequence(%s, 'id'))::regclass"
+            cursor.execute(f"SELECT min(v), max(v) FROM (SELECT nextval({sequence}) AS v "
+                           "FROM generate_series(1, %s)) AS reserved", [table, count])
             low, high = cursor.fetchone()
             if high - low + 1 == count:
                 return range(low, high + 1)
             # someone else drew values meanwhile: ours are not one range, so draw a fresh batch and list it
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count]
-            )
+            cursor.execute(f"SELECT nextval({sequence}) FROM generate_series(1, %s)", [table, count])
             return [row[0] for row in cursor.fetchall()]
         cursor.execute(f'SELECT COALESCE(MAX("id"), 0) FROM "{table}"')
         start = cursor.fetchone()[0] + 1

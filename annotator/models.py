@@ -57,7 +57,8 @@ class Image(models.Model):
     ``file`` is empty while the picture is missing (imported from a benchmark file without the image at hand).
     """
 
-    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="images")
+    # indexed by image_unique_key_per_project, which starts with it (an index fewer to fill on each import)
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="images", db_index=False)
     dataset_key = models.CharField(max_length=500)
     file = models.FileField(upload_to="images/%Y/%m/", blank=True, max_length=500)
     sha256 = models.CharField(max_length=64, blank=True)
@@ -98,7 +99,8 @@ class Sample(models.Model):
         RATED = "rated", "rated"
         FINAL = "final", "final"
 
-    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="samples")
+    # indexed by sample_unique_ordinal, which starts with it (an index fewer to fill on each import)
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="samples", db_index=False)
     image = models.ForeignKey(Image, on_delete=models.PROTECT, related_name="samples")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     question = models.TextField()
@@ -196,15 +198,20 @@ class Trigger(models.Model):
     explicit = models.BooleanField(null=True, blank=True, help_text="Visible (True) or implicit context (False).")
     origin = models.CharField(max_length=10, choices=Origin.choices)
     fate = models.CharField(max_length=15, choices=Fate.choices, default=Fate.KEPT)
+    # indexed only where set (trigger_parent): imported and model triggers have none, and a full index would
+    # hold one NULL entry for each of them
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children",
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children", db_index=False,
         help_text="The trigger this one was derived from (provenance back to the model's proposal).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["sample_id", "position", "id"]
-        indexes = [models.Index(fields=["sample", "fate", "position"])]
+        indexes = [
+            models.Index(fields=["sample", "fate", "position"]),
+            models.Index(fields=["parent"], condition=models.Q(parent__isnull=False), name="trigger_parent"),
+        ]
 
     def __str__(self):
         return self.text[:80]
