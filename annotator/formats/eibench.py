@@ -157,7 +157,22 @@ _JSON_TYPES = {list: "array", str: "string", int: "number", float: "number", boo
 
 # One decoder for every line: ``json.loads(text, object_pairs_hook=...)`` builds a new JSONDecoder per call,
 # which costs more than parsing a short line. ``_decode`` is what that call runs, bar its check for a BOM.
-_decode = json.JSONDecoder(object_pairs_hook=_Members).decode
+_DECODER = json.JSONDecoder(object_pairs_hook=_Members)
+_decode, _scan = _DECODER.decode, _DECODER.scan_once
+
+
+def _loads(text: str):
+    """``_decode(text)``, quicker for the usual line (one object, nothing around it): the scanner alone, no
+    whitespace matching before and after. Anything else, or an error, goes through ``_decode``, which raises
+    exactly what ``json.loads`` would."""
+    if text[:1] == "{":
+        try:
+            value, end = _scan(text, 0)
+        except StopIteration:
+            return _decode(text)
+        if end == len(text):
+            return value
+    return _decode(text)
 
 
 def _object(name: str, lineno: int, text: str) -> _Members:
@@ -165,7 +180,7 @@ def _object(name: str, lineno: int, text: str) -> _Members:
     try:
         if text.startswith("\ufeff"):  # as json.loads says it
             raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
-        pairs = _decode(text)
+        pairs = _loads(text)
     except json.JSONDecodeError as exc:
         raise ImportProblem(name, lineno, f"malformed JSON: {exc.msg} at column {exc.colno}") from None
     except RecursionError:
