@@ -35,7 +35,7 @@ REVIEW_500 = {
 @pytest.fixture(autouse=True)
 def _known_review_bugs(request):
     for label, reason in REVIEW_500.items():
-        if f"[{label}]" in request.node.name:
+        if f"[{label}][lead]" in request.node.name:  # an annotator is refused before the bug
             request.applymarker(pytest.mark.xfail(strict=False, reason=reason))
 
 
