@@ -3,10 +3,8 @@
 Model instances are skipped on purpose: building 500,000 of them costs more than inserting the rows. Callers
 give the columns and tuples; ids are reserved up front (:func:`reserve_ids`) so rows can reference each other.
 
-:class:`BulkWriter` takes rows of several tables, in any interleaving, as long as each row comes after the rows
-it references (an image before its sample, a sample before its triggers). It sends them in batches, each
-batch's tables in the order they were declared, so whatever a row references was sent before it or with an
-earlier table of its batch.
+:class:`BulkWriter` takes rows of several tables, in any order (a trigger may come before its sample: foreign
+keys are checked when the writer closes, see below), and sends them in batches.
 
 **Threads.** On PostgreSQL a worker thread sends the batches through the transaction's own connection (psycopg
 connections are thread-safe; Django's wrapper is used by the calling thread only). The server stores one batch
@@ -22,19 +20,20 @@ connection may do it (a superuser, or ``GRANT SET ON PARAMETER session_replicati
 no trigger or rule of the application's own is on these tables, the writer's ``COPY`` statements run with
 ``session_replication_role = replica`` (which skips triggers, and so the per-row checks, for those statements
 only) and :class:`_ForeignKeys` then checks every foreign key of every row sent, in the same transaction, with
-two or three statements per constraint: the rows they reference that were there before the import are locked
-``FOR KEY SHARE`` first, exactly as the per-row checks lock them (nobody can delete them before this
-transaction ends), then an anti-join looks for any reference to a row that does not exist and raises
-``IntegrityError`` naming the constraint and the key, as PostgreSQL would.
+one scan of the rows per constraint: the rows they reference that were there before the import are locked
+``FOR KEY SHARE``, exactly as the per-row checks lock them (nobody can delete them before this transaction
+ends), and a reference to a row that does not exist raises ``IntegrityError`` naming the constraint and the
+key, as PostgreSQL would.
 
-Otherwise the per-row checks run, as each ``COPY`` ends (``SET CONSTRAINTS ... IMMEDIATE``, put back to
-deferred afterwards) rather than all at ``COMMIT``: on rows still in the server's cache, while Python parses
-the next batch.
+Otherwise PostgreSQL's own per-row checks run, deferred as Django declares them, when the writer closes
+(``SET CONSTRAINTS ... IMMEDIATE``, then back to deferred), so that a bad reference is reported by the writer,
+as with the set-based checks, not by the ``COMMIT`` after it.
 """
 from __future__ import annotations
 
 import queue
 import threading
+from array import array
 from collections.abc import Sequence
 from contextlib import contextmanager
 
@@ -100,7 +99,8 @@ def reserve_ids(model, count: int) -> Sequence[int]:
 
 class _IdRuns:
     """The ids of the rows a writer sent to one table, as runs of consecutive ids (one run when they were
-    reserved together): PostgreSQL's ``int8multirange``, for the set-based foreign key checks.
+    reserved together, in whatever order the rows were sent): PostgreSQL's ``int8multirange``, for the
+    set-based foreign key checks.
 
     ``exact``: these are the ids of the rows sent, which this transaction inserted (they were drawn from the
     table's sequence by it, so no other session has rows with them). Otherwise (a table whose ids the server
@@ -109,21 +109,32 @@ class _IdRuns:
 
     def __init__(self, *, exact: bool):
         self.exact = exact
-        self.runs: list[list[int]] = []
-        self.count = 0
+        self.ids = array("q")  # 8 bytes an id until the runs are needed
+        self._runs: list[list[int]] | None = None
 
     def add(self, ids):
-        runs = self.runs
-        for pk in sorted(ids):
-            self.count += 1
-            if runs and runs[-1][1] + 1 == pk:
-                runs[-1][1] = pk
-            else:
-                runs.append([pk, pk])
+        self.ids.extend(ids)
+        self._runs = None
 
     def add_range(self, low: int, high: int):
-        if low <= high:
-            self.runs.append([low, high])
+        """For a table whose ids the server draws: the sequence values drawn while the writer was open."""
+        self._runs = [[low, high]] if low <= high else []
+
+    @property
+    def count(self) -> int:
+        return len(self.ids)
+
+    @property
+    def runs(self) -> list[list[int]]:
+        if self._runs is None:
+            runs: list[list[int]] = []
+            for pk in sorted(self.ids):
+                if runs and runs[-1][1] + 1 >= pk:
+                    runs[-1][1] = max(runs[-1][1], pk)
+                else:
+                    runs.append([pk, pk])
+            self._runs = runs
+        return self._runs
 
     def __bool__(self):
         return bool(self.runs)
@@ -131,25 +142,26 @@ class _IdRuns:
     def where(self, alias: str) -> tuple[str, list]:
         """A condition on ``alias.id`` for these rows, and its parameters (a range the primary key index can
         scan, and the runs)."""
-        low, high = min(run[0] for run in self.runs), max(run[1] for run in self.runs)
-        return f"{alias}.id BETWEEN %s AND %s AND %s::int8multirange @> {alias}.id", [low, high, self.multirange()]
+        runs = self.runs
+        return (f"{alias}.id BETWEEN %s AND %s AND %s::int8multirange @> {alias}.id",
+                [runs[0][0], runs[-1][1], self.multirange()])
 
     def multirange(self) -> str:
         return "{" + ",".join(f"[{low},{high}]" for low, high in self.runs) + "}"
 
 
 class _ForeignKeys:
-    """Every foreign key of the rows a :class:`BulkWriter` sent, checked in a few statements per constraint
+    """Every foreign key of the rows a :class:`BulkWriter` sent, checked with a few statements per constraint
     (instead of one query per row), in the writer's transaction; see the module's docstring.
 
     For a constraint from table T to table R, the values the rows sent to T hold are of two kinds:
 
-    * ids of rows the writer itself inserted into R (exact runs): those rows exist (checked once per table by
+    * ids of rows the writer itself inserted into R (exact runs): those rows exist (checked once per table, by
       counting them) and need no lock, since no other transaction can see them, let alone delete them;
-    * anything else (the project, images of an earlier import): those rows are locked ``FOR KEY SHARE`` (what the
-      per-row check does, so that nobody deletes them before this transaction ends), then any value with no row
-      is an ``IntegrityError`` naming the constraint and the key, as PostgreSQL words it. Both statements work
-      on the distinct values, so 100,000 samples of one project look up one project row.
+    * anything else (the project, images of an earlier import): one scan of the rows sent gives these values,
+      distinct (100,000 samples of one project give one), then one statement locks their rows ``FOR KEY SHARE``
+      (what the per-row check does, so that nobody deletes them before this transaction ends) and returns them:
+      a value with no row is an ``IntegrityError`` naming the constraint and the key, as PostgreSQL words it.
     """
 
     def __init__(self, constraints: list[tuple[str, str, str, str, str]]):
@@ -165,23 +177,25 @@ class _ForeignKeys:
                     continue
                 col, ref_col = quote(column), quote(referenced_column)
                 sent, params = ours.where("t")
-                rows = f"FROM {table} t WHERE {sent} AND t.{col} IS NOT NULL"  # the values to check
+                values = f"SELECT DISTINCT t.{col} FROM {table} t WHERE {sent} AND t.{col} IS NOT NULL"
                 known = ids.get(referenced)
                 if known and known.exact and referenced_column == "id":
                     if referenced not in counted:
                         self._count(cursor, referenced, known)
                         counted.add(referenced)
-                    rows += f" AND NOT %s::int8multirange @> t.{col}"
+                    values += f" AND NOT %s::int8multirange @> t.{col}"
                     params = [*params, known.multirange()]
-                cursor.execute(f"SELECT 1 FROM {referenced} r WHERE r.{ref_col} IN (SELECT t.{col} {rows}) "
-                               "FOR KEY SHARE OF r", params)
-                cursor.execute(f"SELECT v.value FROM (SELECT DISTINCT t.{col} AS value {rows}) v WHERE NOT EXISTS "
-                               f"(SELECT 1 FROM {referenced} r WHERE r.{ref_col} = v.value) LIMIT 1", params)
-                missing = cursor.fetchone()
+                cursor.execute(values, params)
+                wanted = {value for (value,) in cursor.fetchall()}
+                if not wanted:
+                    continue
+                cursor.execute(f"SELECT r.{ref_col} FROM {referenced} r WHERE r.{ref_col} = ANY(%s) "
+                               "FOR KEY SHARE OF r", [list(wanted)])
+                missing = wanted - {value for (value,) in cursor.fetchall()}
                 if missing:
                     raise IntegrityError(
                         f'insert or update on table "{table}" violates foreign key constraint "{name}"\n'
-                        f'DETAIL:  Key ({column})=({missing[0]}) is not present in table "{referenced}".')
+                        f'DETAIL:  Key ({column})=({min(missing)}) is not present in table "{referenced}".')
 
     @staticmethod
     def _count(cursor, table: str, known: _IdRuns):
@@ -235,9 +249,9 @@ class _Sender(threading.Thread):
 
 class BulkWriter:
     """Rows for several tables, written in bulk in batches through the one connection (see the module's
-    docstring). Use as a context manager inside the import's transaction: declare each table (``table``, in
-    the order rows must reach the database), append rows to the list it returns, call ``maybe_send`` as you go,
-    and leave the block (or ``close``) to write what is left, check it and wait for it. Statements of your own
+    docstring). Use as a context manager inside the import's transaction: declare each table (``table``), append
+    rows to the list it returns, call ``maybe_send`` as you go, and leave the block (or ``close``) to write what
+    is left, wait for it and check its foreign keys. Statements of your own
     while the writer is open go inside ``exclusive()``. Leaving the block with an exception sends nothing more
     and waits for the ``COPY`` in progress to end, so the transaction's rollback discards everything at once.
     ``counts`` says how many rows went to each model; ``set_based`` whether the foreign keys were checked per
@@ -255,7 +269,7 @@ class BulkWriter:
         self._waiting: list[list] = []
         self._sender: _Sender | None = None
         self._lock = threading.Lock()
-        self._immediate: list[str] = []  # constraints made immediate, to put back to deferred
+        self._deferred: list[str] = []  # deferred constraints, checked when the writer closes (per-row checks)
         self._foreign_keys: _ForeignKeys | None = None
         self._ids: dict[str, _IdRuns] = {}  # table -> ids of the rows sent (set-based checks)
         self._sequences: dict[str, int] = {}  # table without an id column -> its sequence before the first row
@@ -341,9 +355,7 @@ class BulkWriter:
                         cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [table])
                         self._sequences[table] = cursor.fetchone()[0]
             else:
-                self._immediate = [c[0] for c in constraints if c[5]]
-                if self._immediate:
-                    cursor.execute(f"SET CONSTRAINTS {self._constraints()} IMMEDIATE")
+                self._deferred = [c[0] for c in constraints if c[5]]
         self._sender = _Sender(connection.connection, self._lock, replica=self.set_based)
         self._sender.start()
 
@@ -362,7 +374,7 @@ class BulkWriter:
         return cursor.fetchone()[0]
 
     def _constraints(self) -> str:
-        return ", ".join(connection.ops.quote_name(name) for name in self._immediate)
+        return ", ".join(connection.ops.quote_name(name) for name in self._deferred)
 
     def _raise_sender_error(self):
         error = self._sender.error if self._sender else None
@@ -405,10 +417,10 @@ class BulkWriter:
                     cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [table])
                     self._ids[table].add_range(before + 1, cursor.fetchone()[0] - 1)
             self._foreign_keys.check(self._ids)
-        elif self._immediate:
-            with connection.cursor() as cursor:  # back to how they were declared (INITIALLY DEFERRED)
+        elif self._deferred:
+            with connection.cursor() as cursor:  # the per-row checks run now; then deferred again, as declared
+                cursor.execute(f"SET CONSTRAINTS {self._constraints()} IMMEDIATE")
                 cursor.execute(f"SET CONSTRAINTS {self._constraints()} DEFERRED")
-            self._immediate = []
 
     def __enter__(self):
         return self

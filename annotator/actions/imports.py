@@ -1,8 +1,9 @@
 """Imports: EIBench benchmark files and manifests of new images.
 
 An EIBench import reads each file once, checking and writing in the same pass inside one transaction (rows
-stream into the database in bulk, see :mod:`annotator.bulk`); any problem (file, line, message) stops the
-writing, the files are still read to the end to report every problem, and the transaction is rolled back.
+go to the database in bulk while the next lines are read, see :mod:`annotator.bulk`); any problem (file, line,
+message) stops the writing, the files are still read to the end to report every problem, and the transaction is
+rolled back.
 It writes one ``project.imported`` Event: the files, the summary, and which ordinals came from which file,
 from which every sample's file and line follow (``Sample.imported_from``) without an Event per sample.
 A manifest import checks every row and image first, then writes, with a ``sample.imported`` Event per sample.
@@ -165,9 +166,8 @@ class _Ids:
 class _Writer:
     """Rows for images, samples and triggers, handed to a :class:`BulkWriter` as the files are read.
 
-    Rows are added in the order the database needs them (an image before its sample, a sample before its
-    triggers). Nothing is written once a problem was found (reading goes on, to report every problem); the
-    caller then raises :class:`ImportRefused` inside the transaction, so the rows already sent are rolled back.
+    Nothing is written once a problem was found (reading goes on, to report every problem); the caller then
+    raises :class:`ImportRefused` inside the transaction, so the rows already sent are rolled back.
     """
 
     IMAGE_COLUMNS = ("id", "project_id", "dataset_key", "file", "sha256", "width", "height")
@@ -197,7 +197,6 @@ class _Writer:
         self.total = total
         self.sample_events = sample_events
         self.result = ImportResult(project_id=project.pk, project=project.name)
-        # declared in the order their rows must reach the database (see BulkWriter)
         self.images = bulk.table(Image, self.IMAGE_COLUMNS)
         self.samples = bulk.table(Sample, self.SAMPLE_COLUMNS)
         self.triggers = bulk.table(Trigger, self.TRIGGER_COLUMNS)
@@ -246,12 +245,18 @@ class _Writer:
             return None
         return _inspect(self.images_root, key, name, line, self.file_problems, required=False)
 
-    def sample(self, image_id, kind, question, emotion, ordinal, truth_ordinal, *, final: bool,
-               source) -> int | None:
-        """Write a sample; returns its id (None once nothing is written any more)."""
+    def new_sample_id(self) -> int | None:
+        """An id for a sample written later (None once nothing is written any more)."""
+        return self.sample_pks.next() if self.writing else None
+
+    def sample(self, image_id, kind, question, emotion, ordinal, truth_ordinal, *, final: bool, source,
+               pk: int | None = None) -> int | None:
+        """Write a sample (with the id drawn for it before, or a new one); returns its id (None once nothing is
+        written any more)."""
         if not self.writing:
             return None
-        pk = self.sample_pks.next()
+        if pk is None:
+            pk = self.sample_pks.next()
         self.samples.append((pk, self.project_id, image_id, kind, question, emotion, self.states[final], ordinal,
                              truth_ordinal, 1, "", self.now, self.now))
         self.result.final_samples += final
@@ -260,7 +265,7 @@ class _Writer:
             self.events.append((self.project_id, pk, "sample.imported", _jsonb(after) if self.bulk.postgres
                                 else _json(after), self.now))
         self.result.samples += 1
-        self.bulk.maybe_send()  # between rows added in order: any moment is a safe end for a batch
+        self.bulk.maybe_send()
         if self.progress and self.result.samples % self.PROGRESS_EVERY == 0:
             with self.bulk.exclusive():
                 self.progress(self.result.samples, self.total)
@@ -328,11 +333,12 @@ def import_eibench(*, project_name: str, questions: Source | None = None, ground
     Samples that come with ground truth are imported as final, their triggers with origin "imported".
     Raises :class:`ImportRefused` (and writes nothing) on any problem.
 
-    Each file is read once, checked and written in the same pass, inside one transaction, in the order the
-    rows must reach the database: the questions first (their images; each question is kept until its ground
-    truth is read), then the ground truth in its own order (each basic sample with its triggers), then the
-    questions that had no ground truth, then the complex file (image, sample, triggers per line). A problem
-    stops the writing; reading goes on to report every problem, then the transaction is rolled back.
+    Each file is read once, checked and written in the same pass, inside one transaction: the ground truth
+    first (its triggers, for sample ids drawn then; only its keys, ids and ordinals are kept), then the
+    questions (images and samples), then the complex file (image, sample, triggers per line). The server
+    stores the rows of one file while Python reads the next lines, and the heavy part of each is on both
+    sides at once: triggers while the ground truth is parsed, images and samples while the questions are.
+    A problem stops the writing; reading goes on to report every problem, then the transaction is rolled back.
     """
     problems = _Problems()
     if not (questions or ground_truth or complex):
@@ -370,59 +376,59 @@ def import_eibench(*, project_name: str, questions: Source | None = None, ground
         with BulkWriter() as bulk:
             writer = _Writer(project, actor, bulk, existing_images, images_root, None, found, progress, total,
                              sample_events=False)
-            # The questions: each line's image now; the rest of its sample once its ground truth is known.
-            basic: dict[str, tuple[int, str, int, int]] = {}  # key -> (line, question, image id, ordinal)
-            if questions:
-                writer.file_problems = _Both(questions_problems)
-                ordinal = count(starts["basic"])
-                for rec in eibench.read_questions(questions.path, questions.name):
-                    if isinstance(rec, ImportProblem):
-                        problem(questions_problems, rec)
-                        continue
-                    line, key, question = rec
-                    first = basic.get(key)
-                    if first is not None:
-                        problem(questions_problems, ImportProblem(
-                            questions.name, line, f"duplicate image path {key!r} (first on line {first[0]})"))
-                        continue
-                    if key in existing_basic:
-                        problem(questions_problems, ImportProblem(
-                            questions.name, line, f"{key!r} is already in project {project_name!r}"))
-                        continue
-                    basic[key] = (line, question, writer.image(key, questions.name, line), next(ordinal))
-                if basic:
-                    sources[Sample.Kind.BASIC] = {"file": questions.name,
-                                                  "ordinals": [starts["basic"], starts["basic"] + len(basic) - 1]}
-            # The ground truth, in its own order (which gives truth_ordinal): each sample, final, and its triggers.
+            # The ground truth first: its order gives truth_ordinal, and its triggers go in as it is read (for
+            # sample ids drawn now; the foreign keys are checked when the writer closes, whatever the order).
+            truth: dict[str, tuple[int | None, int, int]] = {}  # key -> (sample id, truth ordinal, line)
             if ground_truth:
-                truth_lines: dict[str, int] = {}
                 truth_ordinal = count(starts["truth"])
                 for rec in eibench.read_ground_truth(ground_truth.path, ground_truth.name):
                     if isinstance(rec, ImportProblem):
                         problem(truth_problems, rec)
                         continue
                     line, key, value = rec
-                    first = truth_lines.get(key)
-                    if first is not None:
+                    seen = truth.get(key)
+                    if seen is not None:
                         problem(truth_problems, ImportProblem(
-                            ground_truth.name, line, f"duplicate image path {key!r} (first on line {first})"))
+                            ground_truth.name, line, f"duplicate image path {key!r} (first on line {seen[2]})"))
                         continue
-                    truth_lines[key] = line
-                    asked = basic.pop(key, None)
-                    if asked is None:
+                    pk = writer.new_sample_id()
+                    truth[key] = (pk, next(truth_ordinal), line)
+                    writer.trigger_list(pk, value)
+            # Then the questions: each line's image and sample (final if it had ground truth).
+            if questions:
+                writer.file_problems = _Both(questions_problems)
+                basic_lines: dict[str, int] = {}
+                ordinal = count(starts["basic"])
+                for rec in eibench.read_questions(questions.path, questions.name):
+                    if isinstance(rec, ImportProblem):
+                        problem(questions_problems, rec)
+                        continue
+                    line, key, question = rec
+                    first = basic_lines.get(key)
+                    if first is not None:
+                        problem(questions_problems, ImportProblem(
+                            questions.name, line, f"duplicate image path {key!r} (first on line {first})"))
+                        continue
+                    if key in existing_basic:
+                        problem(questions_problems, ImportProblem(
+                            questions.name, line, f"{key!r} is already in project {project_name!r}"))
+                        continue
+                    basic_lines[key] = line
+                    image_id = writer.image(key, questions.name, line)
+                    known = truth.get(key)
+                    writer.sample(image_id, Sample.Kind.BASIC, question, eibench.emotion_from_path(key),
+                                  next(ordinal), None if known is None else known[1], final=known is not None,
+                                  source=None, pk=None if known is None else known[0])
+                for key, (_pk, _ordinal, line) in truth.items():
+                    if key not in basic_lines:
                         problem(truth_problems, ImportProblem(
                             ground_truth.name, line, f"{key!r} has ground truth but no question in {questions.name}"))
-                        continue
-                    _line, question, image_id, ordinal = asked
-                    pk = writer.sample(image_id, Sample.Kind.BASIC, question, eibench.emotion_from_path(key),
-                                       ordinal, next(truth_ordinal), final=True, source=None)
-                    writer.trigger_list(pk, value)
-                del truth_lines
-            # The questions without ground truth: samples waiting to be labelled.
-            for key, (_line, question, image_id, ordinal) in basic.items():
-                writer.sample(image_id, Sample.Kind.BASIC, question, eibench.emotion_from_path(key), ordinal,
-                              None, final=False, source=None)
-            del basic
+                if basic_lines:
+                    sources[Sample.Kind.BASIC] = {
+                        "file": questions.name,
+                        "ordinals": [starts["basic"], starts["basic"] + len(basic_lines) - 1]}
+                del basic_lines
+            del truth
             if complex:
                 writer.file_problems = _Both(complex_problems)
                 complex_lines: dict[tuple[str, str], int] = {}
@@ -453,6 +459,7 @@ def import_eibench(*, project_name: str, questions: Source | None = None, ground
                         "ordinals": [starts["complex"], starts["complex"] + len(complex_lines) - 1]}
             if found.items:
                 report = _Problems()
+                truth_problems.items.sort(key=lambda p: (p.line is None, p.line or 0))  # some come after the questions
                 for part in (questions_problems, truth_problems, complex_problems):
                     for item in part.items:
                         report.add(item)
