@@ -37,6 +37,7 @@ from array import array
 from collections.abc import Sequence
 from contextlib import contextmanager
 
+from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection
 
 BATCH_ROWS = 20_000  # rows of all tables together per batch: a few COPY statements per 100,000 rows
@@ -205,6 +206,47 @@ class _ForeignKeys:
             raise IntegrityError(f'rows written to "{table}" are missing from it')
 
 
+def _constraints_of(cursor, models) -> list[tuple]:
+    """The foreign keys of these models' tables: (name, table, column, referenced table, referenced column,
+    deferred, number of columns)."""
+    cursor.execute(
+        "SELECT c.conname, c.conrelid::regclass::text, a.attname, c.confrelid::regclass::text, "
+        "fa.attname, c.condeferrable AND c.condeferred, cardinality(c.conkey) "
+        "FROM pg_constraint c "
+        "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
+        "JOIN pg_attribute fa ON fa.attrelid = c.confrelid AND fa.attnum = c.confkey[1] "
+        "WHERE c.contype = 'f' AND c.conrelid = ANY(%s::regclass[]) ORDER BY c.conname",
+        [[model._meta.db_table for model in models]])
+    return cursor.fetchall()
+
+
+def _set_based_possible(cursor, models, constraints) -> bool:
+    """Single-column foreign keys, ``id`` primary keys, and a connection that may set
+    ``session_replication_role`` with nothing of ours that it would switch off (a trigger that is not a
+    constraint's, or a rule) on these tables?"""
+    if not all(c[6] == 1 for c in constraints) or not all(model._meta.pk.column == "id" for model in models):
+        return False
+    if connection.pg_version < 150000:  # no has_parameter_privilege: superusers only
+        privilege = "current_setting('is_superuser') = 'on'"
+    else:
+        privilege = "has_parameter_privilege('session_replication_role', 'SET')"
+    tables = [model._meta.db_table for model in models]
+    cursor.execute(
+        f"SELECT {privilege} "
+        "AND NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = ANY(%s::regclass[]) AND NOT tgisinternal) "
+        "AND NOT EXISTS (SELECT 1 FROM pg_rewrite WHERE ev_class = ANY(%s::regclass[]))", [tables, tables])
+    return cursor.fetchone()[0]
+
+
+def set_based_checks(models) -> bool:
+    """Whether a :class:`BulkWriter` writing these models would check their foreign keys set-based (for
+    reports: the benchmark says which way it measured)."""
+    if connection.vendor != "postgresql" or not settings.EISTUDIO_SET_BASED_FK_CHECKS:
+        return False
+    with connection.cursor() as cursor:
+        return _set_based_possible(cursor, models, _constraints_of(cursor, models))
+
+
 class _Sender(threading.Thread):
     """Sends batches through the raw psycopg connection: one complete ``COPY`` per table of a batch.
 
@@ -256,13 +298,13 @@ class BulkWriter:
     and waits for the ``COPY`` in progress to end, so the transaction's rollback discards everything at once.
     ``counts`` says how many rows went to each model; ``set_based`` whether the foreign keys were checked per
     constraint (True) or per row (False; None before the first batch). ``set_based_checks=False`` forces the
-    per-row checks.
+    per-row checks; None (the default) follows ``settings.EISTUDIO_SET_BASED_FK_CHECKS``.
     """
 
-    def __init__(self, batch_rows: int = BATCH_ROWS, *, set_based_checks: bool = True):
+    def __init__(self, batch_rows: int = BATCH_ROWS, *, set_based_checks: bool | None = None):
         self.batch_rows = batch_rows
         self.postgres = connection.vendor == "postgresql"
-        self.allow_set_based = set_based_checks
+        self.allow_set_based = settings.EISTUDIO_SET_BASED_FK_CHECKS if set_based_checks is None else set_based_checks
         self.set_based: bool | None = None
         self.tables: dict = {}  # model -> (columns, rows waiting)
         self.counts: dict = {}
@@ -333,19 +375,9 @@ class BulkWriter:
 
     def _start(self):
         """Choose how foreign keys are checked (module docstring), then start the worker thread."""
-        tables = [model._meta.db_table for model in self.tables]
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT c.conname, c.conrelid::regclass::text, a.attname, c.confrelid::regclass::text, "
-                "fa.attname, c.condeferrable AND c.condeferred, cardinality(c.conkey) "
-                "FROM pg_constraint c "
-                "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
-                "JOIN pg_attribute fa ON fa.attrelid = c.confrelid AND fa.attnum = c.confkey[1] "
-                "WHERE c.contype = 'f' AND c.conrelid = ANY(%s::regclass[]) ORDER BY c.conname", [tables])
-            constraints = cursor.fetchall()
-            self.set_based = (self.allow_set_based and all(c[6] == 1 for c in constraints)
-                              and all(model._meta.pk.column == "id" for model in self.tables)
-                              and self._may_skip_triggers(cursor, tables))
+            constraints = _constraints_of(cursor, list(self.tables))
+            self.set_based = self.allow_set_based and _set_based_possible(cursor, list(self.tables), constraints)
             if self.set_based:
                 self._foreign_keys = _ForeignKeys([c[:5] for c in constraints])
                 for model, (columns, _rows) in self.tables.items():
@@ -358,20 +390,6 @@ class BulkWriter:
                 self._deferred = [c[0] for c in constraints if c[5]]
         self._sender = _Sender(connection.connection, self._lock, replica=self.set_based)
         self._sender.start()
-
-    @staticmethod
-    def _may_skip_triggers(cursor, tables: list[str]) -> bool:
-        """May this connection set ``session_replication_role``, with nothing of ours it would switch off (a
-        trigger that is not a constraint's, or a rule) on these tables?"""
-        if connection.pg_version < 150000:  # no has_parameter_privilege: superusers only
-            privilege = "current_setting('is_superuser') = 'on'"
-        else:
-            privilege = "has_parameter_privilege('session_replication_role', 'SET')"
-        cursor.execute(
-            f"SELECT {privilege} "
-            "AND NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = ANY(%s::regclass[]) AND NOT tgisinternal) "
-            "AND NOT EXISTS (SELECT 1 FROM pg_rewrite WHERE ev_class = ANY(%s::regclass[]))", [tables, tables])
-        return cursor.fetchone()[0]
 
     def _constraints(self) -> str:
         return ", ".join(connection.ops.quote_name(name) for name in self._deferred)

@@ -147,6 +147,10 @@ EISTUDIO_OPENAI_BASE_URL = env.str("EISTUDIO_OPENAI_BASE_URL", default="")
 EISTUDIO_MODELS_DIR = env.str("EISTUDIO_MODELS_DIR", default=str(VAR_DIR / "models"))
 
 EISTUDIO_IMPORT_ROOTS = env.list("EISTUDIO_IMPORT_ROOTS", default=[str(VAR_DIR / "incoming")])
+# Imports check foreign keys once per constraint (not per row) when the PostgreSQL role may set
+# session_replication_role; false keeps PostgreSQL's per-row checks (about twice the server's work). See
+# annotator/bulk.py.
+EISTUDIO_SET_BASED_FK_CHECKS = env.bool("EISTUDIO_SET_BASED_FK_CHECKS", default=True)
 
 # --- Celery: Redis when REDIS_URL is set, else kombu's filesystem transport under var/ (no server). ---
 REDIS_URL = env.str("REDIS_URL", default="")

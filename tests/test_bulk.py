@@ -206,3 +206,15 @@ def test_after_a_successful_write_the_foreign_keys_are_deferred_again(project, s
                                [project.pk])  # not checked yet: deferred
                 cursor.execute("DELETE FROM annotator_sample WHERE image_id = 999999999")
     assert Image.objects.count() == 2
+
+
+@postgres_only
+def test_the_setting_turns_the_set_based_checks_off(project, settings):
+    from annotator.bulk import set_based_checks
+
+    assert set_based_checks([Image, Sample])  # the test database's role may
+    settings.EISTUDIO_SET_BASED_FK_CHECKS = False
+    assert not set_based_checks([Image, Sample])
+    with transaction.atomic(), BulkWriter(batch_rows=1) as bulk:
+        add(bulk, bulk.table(Image, IMAGE), image_rows(project, 2))
+    assert bulk.set_based is False and Image.objects.count() == 2
