@@ -68,6 +68,19 @@ class DrawRequest(serializers.Serializer):
     seed = serializers.IntegerField(required=False)
 
 
+class FinaliseRequest(serializers.Serializer):
+    emotion = serializers.CharField()
+
+
+class ReworkRequest(serializers.Serializer):
+    pass_number = serializers.ChoiceField(choices=[1, 2, 3], help_text="the pass the sample goes back to")
+
+
+class FreezeRequest(serializers.Serializer):
+    project = serializers.IntegerField()
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
 class DrawViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Draws of quality samples. ``POST`` (lead) draws a seeded random sample per emotion category and assigns
     reviewers; ``finalise`` (lead) makes a category's rated and not-drawn refined samples final."""
@@ -100,13 +113,15 @@ class DrawViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             return _error(exc)
         return Response(DrawSerializer(draw).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=inline_serializer("Finalise", {"emotion": serializers.CharField()}),
+    @extend_schema(request=FinaliseRequest,
                    responses={200: inline_serializer("Finalised", {"final": serializers.IntegerField()})})
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated & IsLead])
     def finalise(self, request, pk=None):
         draw = self.get_object()
+        body = FinaliseRequest(data=request.data)
+        body.is_valid(raise_exception=True)
         try:
-            n = actions.do_finalise_category(draw.pk, str(request.data.get("emotion", "")), actor=request.user)
+            n = actions.do_finalise_category(draw.pk, body.validated_data["emotion"], actor=request.user)
         except (ValueError, actions.Conflict, actions.NotAllowed) as exc:
             return _error(exc)
         return Response({"final": n})
@@ -193,15 +208,15 @@ class QualitySampleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
             return Response({"detail": "This sample is not assigned to you."}, status=status.HTTP_403_FORBIDDEN)
         return Response(QualitySampleSerializer(obj, context=self._with_mine([obj])).data)
 
-    @extend_schema(request=inline_serializer("Rework", {"pass_number": serializers.ChoiceField(choices=[1, 2, 3])}),
-                   responses={200: QualitySampleSerializer})
+    @extend_schema(request=ReworkRequest, responses={200: QualitySampleSerializer})
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated & IsLead])
     def rework(self, request, pk=None):
         obj = self.get_object()
+        body = ReworkRequest(data=request.data)
+        body.is_valid(raise_exception=True)
         try:
-            pass_number = int(request.data.get("pass_number"))
-            actions.do_send_to_rework(obj.pk, pass_number, actor=request.user)
-        except (TypeError, ValueError, actions.Conflict, actions.NotAllowed) as exc:
+            actions.do_send_to_rework(obj.pk, int(body.validated_data["pass_number"]), actor=request.user)
+        except (ValueError, actions.Conflict, actions.NotAllowed) as exc:
             return _error(exc)
         obj = self.get_queryset().get(pk=obj.pk)
         return Response(QualitySampleSerializer(obj, context=self._with_mine([obj])).data)
@@ -323,13 +338,13 @@ class BenchmarkVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(request=inline_serializer("Freeze", {
-        "project": serializers.IntegerField(), "note": serializers.CharField(required=False, allow_blank=True)}),
-        responses={201: BenchmarkVersionSerializer})
+    @extend_schema(request=FreezeRequest, responses={201: BenchmarkVersionSerializer})
     def create(self, request):
-        project = project_for(request.user, request.data.get("project"), LEAD)
+        body = FreezeRequest(data=request.data)
+        body.is_valid(raise_exception=True)
+        project = project_for(request.user, body.validated_data["project"], LEAD)
         try:
-            version = actions.do_freeze_version(project.pk, actor=request.user, note=request.data.get("note", ""))
+            version = actions.do_freeze_version(project.pk, actor=request.user, note=body.validated_data["note"])
         except (ValueError, actions.NotAllowed, versions.VersionCorrupt) as exc:
             return _error(exc)
         return Response(BenchmarkVersionSerializer(version).data, status=status.HTTP_201_CREATED)

@@ -52,8 +52,10 @@ def rate(browser, live_server, username, score, note=""):
     page = signed_in(browser, live_server, username)
     page.click("text=My reviews")
     page.wait_for_selector("#review-queue [data-review-next]")
+    page.wait_for_load_state("load")             # the deferred review.js listens to the keys by then
     page.keyboard.press("n")                     # the first project with something to rate
     page.wait_for_selector("#rate-form")
+    page.wait_for_load_state("load")
     assert page.locator(".zoom-stage img").evaluate("i => i.complete && i.naturalWidth") == 64
     assert "4–5 if the triggers make sense" in page.inner_text("#review")
     page.keyboard.press("?")
@@ -96,6 +98,7 @@ def test_rate_rework_rerate_dashboard(live_server, browser, loop, lead, reviewer
 
     page = signed_in(browser, live_server, "ann1")
     page.goto(live_server.url + "/work/")
+    page.wait_for_load_state("load")
     page.keyboard.press("n")
     page.wait_for_selector("#work li.trigger.selected")
     assert "Pass 2" in page.inner_text("h1")
@@ -111,6 +114,7 @@ def test_rate_rework_rerate_dashboard(live_server, browser, loop, lead, reviewer
     page.keyboard.press("Escape")
     page.keyboard.press("s")                     # pass 2 done → my queue
     page.wait_for_url("**/work/?empty=2")
+    page.wait_for_load_state("load")
     page.keyboard.press("n")                     # pass 3
     page.wait_for_selector("#work li.trigger.selected")
     assert "Pass 3" in page.inner_text("h1")

@@ -418,3 +418,13 @@ def test_dashboard_of_200_samples_by_3_reviewers_loads_well_under_a_second(clien
     assert response.status_code == 200 and response.context["d"]["agreement"]["ratings"] == 600
     assert response.context["d"]["annotators"]["units"] == 60
     assert best < 0.5, f"{best:.3f} s"
+
+
+def test_api_writes_refuse_bodies_that_are_not_objects(world):
+    api = _api(world["users"]["lead"])
+    for url in ("/api/benchmark-versions/", f"/api/review/draws/{world['draw'].pk}/finalise/",
+                f"/api/review/quality-samples/{world['qs'].pk}/rework/", "/api/review/draws/",
+                f"/api/review/assignments/{world['mine'].pk}/rate/"):
+        for body in ([1, 2], "text", {"pass_number": "nine", "emotion": ["x"], "project": "p", "score": "x"}):
+            response = api.post(url, body, format="json")
+            assert response.status_code in (400, 403, 409), (url, body, response.status_code)
