@@ -247,6 +247,25 @@ def test_a_failure_while_writing_rolls_everything_back(tmp_path, monkeypatch):
     assert counts() == EMPTY
 
 
+def test_rows_go_to_the_database_while_the_files_are_read(monkeypatch):
+    """Batches of about the batch size all along each file, ground truth included: never the whole import at
+    the end (memory would grow with the files, and the server would wait for Python, then Python for it)."""
+    from annotator.actions import imports
+
+    batches = []
+
+    class CountingWriter(imports.BulkWriter):
+        def send(self):
+            batches.append(self.pending)
+            super().send()
+
+    monkeypatch.setattr(imports, "BulkWriter", lambda: CountingWriter(batch_rows=10))
+    import_sample()
+    rows = Image.objects.count() + Sample.objects.count() + Trigger.objects.count()
+    assert sum(batches) == rows and len(batches) >= rows // 20
+    assert max(batches) < 10 + 10  # a batch ends after the sample (or trigger list) that fills it
+
+
 @pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"),
                     reason="SQLite checks foreign keys at COMMIT, which a test's transaction never reaches")
 def test_rows_the_database_refuses_roll_everything_back(monkeypatch):

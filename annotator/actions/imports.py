@@ -235,8 +235,7 @@ class _Writer:
             self.images.append((pk, self.project_id, key, "", "", None, None))
             self.result.images_missing += 1
         self.result.images_created += 1
-        self.bulk.maybe_send()
-        return pk
+        return pk  # (its sample comes next, and sends the batch when it is full)
 
     def _info(self, key, name, line) -> ImageInfo | None:
         if self.found is not None:
@@ -280,6 +279,7 @@ class _Writer:
         self.triggers.extend([(sample_id, text, label, position, kind, category, explicit, origin, fate, now)
                               for position, (label, text) in enumerate(parsed, start=1)])
         self.result.triggers += len(parsed)
+        self.bulk.maybe_send()
 
     def finish(self, files: dict[str, str], sources: dict[str, dict]) -> ImportResult:
         """Write what is left, store the image files and the ``project.imported`` Event (the import's record:
