@@ -243,6 +243,10 @@ def main(argv=None) -> int:
     lead = User.objects.create_user("bench-lead", password="x")
     lead.groups.add(Group.objects.get(name=LEAD))
     project = Project.objects.create(name="Workspace bench")
+    from annotator.models import ProjectMember  # only members see a project
+
+    ProjectMember.objects.bulk_create([ProjectMember(project=project, user=lead, role="lead")]
+                                      + [ProjectMember(project=project, user=u, role="annotator") for u in users])
 
     load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     figures, have = {}, 0
