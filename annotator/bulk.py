@@ -38,9 +38,10 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 BATCH_ROWS = 20_000  # rows of all tables together per batch: a few COPY statements per 100,000 rows
+ANALYZE_AFTER_ROWS = 10_000  # an import of this many rows or more refreshes the statistics of its tables (ANALYZE)
 QUEUED_BATCHES = 2
 
 # Binary COPY sends each value in the column type's wire format: no text to parse on the server, no escaping
@@ -429,6 +430,14 @@ class BulkWriter:
             _raise(error)
         if not started:
             return
+        if sum(self.counts.values()) >= ANALYZE_AFTER_ROWS:
+            # A bulk load leaves the planner's statistics of these tables behind (PostgreSQL's advice for
+            # "populating a database": run ANALYZE afterwards); until autovacuum gets to them, the queries that
+            # follow an import (the project page, the workspace, an export: a sort of 500,000 triggers) are
+            # planned as if the tables were still empty. Once the import is committed, then: after a rollback
+            # there is nothing new to measure.
+            tables = [model._meta.db_table for model, n in self.counts.items() if n]
+            transaction.on_commit(lambda: analyze(tables), using=connection.alias)
         if self.set_based:
             with connection.cursor() as cursor:
                 for table, before in self._sequences.items():
@@ -454,6 +463,14 @@ class BulkWriter:
             # The calling thread's statement failed because the worker's COPY had failed the transaction
             # ("current transaction is aborted"): the worker's error is the one that says why.
             _raise(error)
+
+
+def analyze(tables: Sequence[str]) -> None:
+    """Refresh PostgreSQL's planner statistics of ``tables`` (no-op elsewhere)."""
+    if connection.vendor != "postgresql" or not tables:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(t) for t in tables))
 
 
 def _raise(error: BaseException):

@@ -32,14 +32,15 @@ def _first(row):
     return row[0]
 
 
-def _merge(parents, children, parent_id=_first, child_id=_first):
-    """Pair each parent row with its child rows (a merge join); both come ordered the same way."""
+def _merge(parents, children, parent_id=_first):
+    """Pair each parent row with its child rows (a merge join on the children's first column); both come ordered
+    the same way. It runs once per exported row: no call per child beyond ``next``."""
     children = iter(children)
     pending = next(children, None)
     for parent in parents:
         mine = []
         pid = parent_id(parent)
-        while pending is not None and child_id(pending) == pid:
+        while pending is not None and pending[0] == pid:
             mine.append(pending)
             pending = next(children, None)
         yield parent, mine
@@ -62,11 +63,13 @@ class _Section:
         return out
 
 
-def _trigger_lists(samples, order: tuple[str, ...]) -> Iterator[tuple[tuple, str]]:
-    """``(sample row, rendered kept-trigger list)`` for ``samples`` in ``order``: two streamed queries."""
-    rows = samples.order_by(*order, "id").values_list("id", "image__dataset_key", "question")
+def _trigger_lists(project: Project, kind: str, order: tuple[str, ...]) -> Iterator[tuple[tuple, str]]:
+    """``(sample row, rendered kept-trigger list)`` for the final samples of ``kind`` in ``order``: two streamed
+    queries (the triggers' filters on their sample, not ``sample__in``: one join, not two)."""
+    rows = _final(project, kind).order_by(*order, "id").values_list("id", "image__dataset_key", "question")
     kept = (
-        Trigger.objects.filter(sample__in=samples, fate=Trigger.Fate.KEPT)
+        Trigger.objects.filter(sample__project=project, sample__kind=kind, sample__state=Sample.State.FINAL,
+                               fate=Trigger.Fate.KEPT)
         .order_by(*(f"sample__{o}" for o in order), "sample_id", "position", "id")
         .values_list("sample_id", "label", "text")
     )
@@ -101,10 +104,10 @@ def _eibench_file(project: Project, name: str) -> Iterator[str]:
         rows = _final(project, Sample.Kind.BASIC).order_by("ordinal", "id")
         return eibench.write_questions(rows.values_list("image__dataset_key", "question").iterator(chunk_size=CHUNK))
     if name == eibench.GROUND_TRUTH_FILE:
-        lists = _trigger_lists(_final(project, Sample.Kind.BASIC), ("truth_ordinal", "ordinal"))
+        lists = _trigger_lists(project, Sample.Kind.BASIC, ("truth_ordinal", "ordinal"))
         return eibench.write_ground_truth((row[1], text) for row, text in lists)
     if name == eibench.COMPLEX_FILE:
-        lists = _trigger_lists(_final(project, Sample.Kind.COMPLEX), ("ordinal",))
+        lists = _trigger_lists(project, Sample.Kind.COMPLEX, ("ordinal",))
         return eibench.write_complex((row[1], row[2], text) for row, text in lists)
     raise ValueError(f"unknown EIBench file {name!r}; one of {', '.join(EIBENCH_FILES)}")
 

@@ -218,3 +218,30 @@ def test_the_setting_turns_the_set_based_checks_off(project, settings):
     with transaction.atomic(), BulkWriter(batch_rows=1) as bulk:
         add(bulk, bulk.table(Image, IMAGE), image_rows(project, 2))
     assert bulk.set_based is False and Image.objects.count() == 2
+
+
+def reltuples(table):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+        return cursor.fetchone()[0]
+
+
+@postgres_only
+def test_a_large_write_refreshes_the_planners_statistics_once_committed(project, monkeypatch,
+                                                                       django_capture_on_commit_callbacks):
+    """After a bulk load PostgreSQL plans as if the tables were empty until ANALYZE runs: the writer runs it,
+    after the commit (a rolled-back import leaves nothing to measure)."""
+    monkeypatch.setattr("annotator.bulk.ANALYZE_AFTER_ROWS", 50)
+    before = reltuples("annotator_image")
+    with (django_capture_on_commit_callbacks(execute=False) as callbacks, transaction.atomic(),
+          BulkWriter(batch_rows=20) as bulk):
+        add(bulk, bulk.table(Image, IMAGE), image_rows(project, 60))
+    assert reltuples("annotator_image") == before  # nothing yet: the transaction has not committed
+    assert len(callbacks) == 1
+    callbacks[0]()
+    assert reltuples("annotator_image") >= 60
+
+    with (django_capture_on_commit_callbacks(execute=False) as callbacks, transaction.atomic(),
+          BulkWriter(batch_rows=20) as bulk):
+        add(bulk, bulk.table(Image, IMAGE), image_rows(project, 10))  # a small write: autovacuum's business
+    assert callbacks == []
