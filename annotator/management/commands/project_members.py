@@ -7,15 +7,19 @@ from annotator.models import Project, ProjectMember
 class Command(BaseCommand):
     help = (
         "List, add or remove the members of a project. A member sees the project with their role in it (lead, "
-        "reviewer or annotator; default: their site role); anyone else does not see it at all. "
-        "Example: project_members --project 'Wave 2' --add alice:lead --add bob --remove carol"
+        "reviewer or annotator; default: their site role); anyone else does not see it at all. Only the project's "
+        "annotators (and leads) can be given work in the refinement passes. Without --add or --remove: list the "
+        "members. Example: project_members --project 'Wave 2' --add alice:lead --add bob --remove carol"
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--project", required=True)
+        parser.add_argument("--project", required=True, help="the project's name, exactly")
         parser.add_argument("--add", action="append", default=[], metavar="USER[:ROLE]",
-                            help="add USER (or change their role); ROLE is lead, reviewer or annotator")
-        parser.add_argument("--remove", action="append", default=[], metavar="USER")
+                            help="add USER (or change their role); ROLE is lead, reviewer or annotator "
+                                 "(default: the user's site role); repeat for several")
+        parser.add_argument("--remove", action="append", default=[], metavar="USER",
+                            help="take USER out of the project (their past work stays; a project keeps at "
+                                 "least one lead); repeat for several")
 
     def handle(self, *args, **opts):
         project = Project.objects.filter(name=opts["project"]).first()
