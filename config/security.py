@@ -66,6 +66,28 @@ class UploadLimitMiddleware:
         return self.get_response(request)
 
 
+# ---------------------------------------------------------------------------------------------- NUL bytes
+NUL_MESSAGE = "bad request: the address contains a NUL character (%00), which no parameter may hold"
+
+
+class NulBytesMiddleware:
+    """Refuse with 400 an address whose path or query string holds a NUL character. No field may store one
+    (PostgreSQL's text cannot), and a filter such as ``?status=%00`` would otherwise reach the database and fail
+    there as a server error. Form and JSON fields are refused by their validators (Django's and DRF's CharField);
+    this covers what no form checks. One substring test per request."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        query = request.META.get("QUERY_STRING", "")
+        if "%00" in query or "\x00" in query or "\x00" in request.path_info:
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": NUL_MESSAGE}, status=400)
+            return HttpResponse(NUL_MESSAGE, status=400, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
+
+
 # ------------------------------------------------------------------------------------------ client address
 def client_ip(request) -> str:
     """The client's address: ``REMOTE_ADDR``, or behind ``EISTUDIO_TRUSTED_PROXIES`` proxies the address the

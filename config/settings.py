@@ -43,6 +43,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "config.security.SecurityHeadersMiddleware",  # CSP, Permissions-Policy
     "config.security.UploadLimitMiddleware",  # 413 for an oversized upload before its body is read
+    "config.security.NulBytesMiddleware",  # 400 for a NUL character in the path or query string
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

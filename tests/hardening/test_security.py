@@ -219,3 +219,16 @@ def test_an_oversized_request_is_refused_before_its_body_is_read(client, setting
         message = r.json()["detail"] if url.startswith("/api/") else r.content.decode()
         assert "upload refused" in message and "10 bytes per file" in message
     assert not ImportJob.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_nul_character_in_the_address_is_a_clear_400_not_a_server_error(client, lead, project):
+    """Found by the API fuzzer (reliability profile): ``GET /api/assignments/?status=%00`` reached PostgreSQL,
+    whose text cannot hold NUL, and failed as a 500."""
+    client.force_login(lead)
+    for url in ["/api/assignments/?status=%00", "/api/samples/?state=a%00b", f"/projects/{project.pk}/?state=%00",
+                "/api/projects/%00/"]:
+        r = client.get(url)
+        assert r.status_code == 400, url
+        assert "NUL character" in r.content.decode(), url
+    assert client.get("/api/assignments/?status=open").status_code == 200  # the same filter without it works
