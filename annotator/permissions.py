@@ -20,18 +20,18 @@ from django.http import Http404
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from .models import Assignment, Project, ProjectMember
-from .roles import ANNOTATOR, LEAD, REVIEWER, has_role
+from .roles import ANNOTATOR, LEAD, REVIEWER, has_role, load_access
 
 ANY_ROLE = (ANNOTATOR, REVIEWER, LEAD)
 
 
 # ------------------------------------------------------------------------------------------- project roles
 def _memberships(user) -> dict[int, str]:
-    """project id → the user's role there (one query, cached on the user object for the request)."""
+    """project id → the user's role there (cached on the user object for the request; see ``load_access``)."""
     cached = getattr(user, "_eistudio_memberships", None)
     if cached is None:
-        cached = dict(ProjectMember.objects.filter(user_id=user.pk).values_list("project_id", "role"))
-        user._eistudio_memberships = cached
+        load_access(user)  # with the site roles, in the same query
+        cached = user._eistudio_memberships
     return cached
 
 
