@@ -371,8 +371,8 @@ def run_change(request, sample: Sample, op: str, *, created=False, data=None):
     """Check the lease, run one workspace change, map the outcome to HTTP (409 stale / lease held)."""
     data = body_of(request) if data is None else data
     try:
-        actions.do_touch_lease(sample, actor=request.user)
-        result = apply_change(op, sample, data, actor=request.user)
+        result = actions.do_leased_change(sample, lambda: apply_change(op, sample, data, actor=request.user),
+                                          actor=request.user)
     except StaleVersion as exc:
         return _stale(exc, data)
     except actions.LeaseHeld as exc:

@@ -244,9 +244,9 @@ def home(request):
 @role_required(*ANY_ROLE)
 @require_POST
 def take_next(request, pk, pass_number):
-    project = project_for(request.user, pk, ANNOTATOR)
+    require_project_role(request.user, pk, ANNOTATOR)  # 404 / 403 from the memberships: no Project row needed
     after = request.POST.get("after")
-    assignment = actions.do_take_next(project.pk, pass_number, actor=request.user,
+    assignment = actions.do_take_next(pk, pass_number, actor=request.user,
                                       after_sample=_int(after, "sample") if after else None)
     if assignment is None:
         return _redirect(request, reverse("work-home") + f"?empty={pass_number}")
@@ -354,10 +354,11 @@ def work_change(request, pk, op):
             nxt = actions.do_take_next(sample.project_id, pass_number, actor=request.user)
             return _redirect(request, reverse("work-sample", args=[nxt.sample_id]) if nxt
                              else reverse("work-home") + f"?empty={pass_number}")
-        actions.do_touch_lease(sample, actor=request.user, assignments=sample._ws_assignments)
         if op == "renew":
+            actions.do_touch_lease(sample, actor=request.user, assignments=sample._ws_assignments)
             return HttpResponse(status=204)
-        result = apply_change(op, sample, request.POST, actor=request.user)
+        result = actions.do_leased_change(sample, lambda: apply_change(op, sample, request.POST, actor=request.user),
+                                          actor=request.user, assignments=sample._ws_assignments)
     except actions.StaleVersion as exc:
         return _conflict(request, pk, op, f"This sample changed since you opened it (version {exc.expected} → "
                                           f"{exc.sample.version}). Nothing was overwritten.")

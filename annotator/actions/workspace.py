@@ -198,13 +198,9 @@ def _lease(assignment: Assignment, now, *, event: bool = False) -> Assignment:
     return assignment
 
 
-def do_touch_lease(sample: Sample, *, actor, assignments: list[Assignment] | None = None) -> Assignment | None:
-    """Before a change: check the actor may work on ``sample`` in its current pass and renew the lease (one
-    UPDATE, skipped when it was renewed less than ``LEASE_RENEW_AFTER`` ago). ``assignments``: the sample's
-    assignments when the caller already has them (else one query).
-
-    Leads may change any sample in a pass (returns ``None`` when they have no assignment of their own).
-    Raises :class:`NotAssigned` or :class:`LeaseHeld`."""
+def _lease_due(sample: Sample, actor, assignments: list[Assignment] | None):
+    """The checks before a change (see :func:`do_touch_lease`): ``(the actor's assignment or None, when the
+    lease renewal is due to be written)``."""
     pass_number = current_pass(sample)
     is_lead = has_project_role(actor, sample.project_id, LEAD)
     if pass_number is None:
@@ -220,15 +216,53 @@ def do_touch_lease(sample: Sample, *, actor, assignments: list[Assignment] | Non
     mine = next((a for a in here if a.annotator_id == actor.pk), None)
     if mine is None:
         if is_lead:
-            return None
+            return None, None
         raise NotAssigned("this sample is not assigned to you in this pass")
     if mine.started_at and mine.leased_until and mine.leased_until - now > lease_length() - LEASE_RENEW_AFTER:
-        return mine  # renewed moments ago: no write (a change then costs one commit, not two)
+        return mine, None  # renewed moments ago: no write
+    return mine, now
+
+
+def _renew(mine: Assignment, now) -> None:
     mine.leased_until = now + lease_length()
     mine.started_at = mine.started_at or now
     Assignment.objects.filter(pk=mine.pk).update(leased_until=mine.leased_until,
                                                  started_at=Coalesce("started_at", now))
+
+
+def do_touch_lease(sample: Sample, *, actor, assignments: list[Assignment] | None = None) -> Assignment | None:
+    """Before a change: check the actor may work on ``sample`` in its current pass and renew the lease (one
+    UPDATE, skipped when it was renewed less than ``LEASE_RENEW_AFTER`` ago). ``assignments``: the sample's
+    assignments when the caller already has them (else one query).
+
+    Leads may change any sample in a pass (returns ``None`` when they have no assignment of their own).
+    Raises :class:`NotAssigned` or :class:`LeaseHeld`. A change made right after should use
+    :func:`do_leased_change` instead (the renewal and the change then commit together)."""
+    mine, due = _lease_due(sample, actor, assignments)
+    if due is not None:
+        _renew(mine, due)
     return mine
+
+
+def do_leased_change(sample: Sample, change, *, actor, assignments: list[Assignment] | None = None):
+    """:func:`do_touch_lease`, then ``change()`` (a workspace action, which writes its Event), in one transaction:
+    a change costs one commit, not two. The renewal is written first, as before (submit times the pass from
+    it). A change that raises (a stale version, a bad field) rolls back alone: the lease is still renewed.
+    Returns what ``change()`` returned.
+
+    The renewal locks the actor's assignment before the action locks the sample, the other way round from
+    "next"; the two meet only when one person changes a sample and asks for the next at the same moment, and
+    then PostgreSQL refuses one of them as a deadlock (a 503 with a retry; nothing half-saved)."""
+    mine, due = _lease_due(sample, actor, assignments)
+    if due is None:
+        return change()
+    try:
+        with transaction.atomic():
+            _renew(mine, due)
+            return change()
+    except Exception:
+        _renew(mine, due)
+        raise
 
 
 def do_renew_lease(assignment_id: int, *, actor) -> Assignment:
@@ -418,6 +452,21 @@ def work_filter(pass_number: int) -> Q:
 
 READY = Q(status=OPEN) & (work_filter(1) | work_filter(2) | work_filter(3))
 
-__all__ = ["LeaseHeld", "NotAssigned", "NothingToUndo", "StaleVersion", "do_assign_project", "do_reassign",
-           "do_release_lease", "do_renew_lease", "do_reopen_pass", "do_skip", "do_submit_pass", "do_take_next",
-           "do_touch_lease", "do_undo_last", "last_undoable"]
+__all__ = [
+    "LeaseHeld",
+    "NotAssigned",
+    "NothingToUndo",
+    "StaleVersion",
+    "do_assign_project",
+    "do_leased_change",
+    "do_reassign",
+    "do_release_lease",
+    "do_renew_lease",
+    "do_reopen_pass",
+    "do_skip",
+    "do_submit_pass",
+    "do_take_next",
+    "do_touch_lease",
+    "do_undo_last",
+    "last_undoable",
+]

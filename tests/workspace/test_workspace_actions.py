@@ -211,6 +211,41 @@ def test_a_change_renews_its_lease_at_most_once_a_minute(project, annotator, lea
     assert Assignment.objects.get(pk=mine.pk).leased_until == got.leased_until > stale + timedelta(seconds=60)
 
 
+def test_a_leased_change_renews_the_lease_in_the_same_transaction_and_even_when_refused(project, annotator,
+                                                                                       other_annotator, lead):
+    from django.db import transaction
+
+    actions.do_assign_project(project.pk, [annotator.pk], actor=lead)
+    sample = take(project, 1, annotator)
+    mine = Assignment.objects.get(sample=sample, annotator=annotator, pass_number=1)
+    trigger = Trigger.objects.filter(sample=sample).first()
+    stale = timezone.now() + actions.workspace.lease_length() - timedelta(seconds=61)
+    Assignment.objects.filter(pk=mine.pk).update(leased_until=stale)
+    seen = []
+
+    def change():  # runs inside the transaction that renewed the lease (not yet committed on its own)
+        seen.append((transaction.get_connection().in_atomic_block,
+                     Assignment.objects.get(pk=mine.pk).leased_until > stale))
+        return actions.do_update_trigger(trigger.pk, text="Renewed with the change.", actor=annotator,
+                                         expected_version=sample.version, pass_number=1)
+
+    got = actions.do_leased_change(sample, change, actor=annotator)
+    assert got.text == "Renewed with the change." and seen == [(True, True)]
+    assert Assignment.objects.get(pk=mine.pk).leased_until > stale + timedelta(seconds=60)
+    # a refused change (stale version) saves nothing, yet the lease is renewed as before
+    Assignment.objects.filter(pk=mine.pk).update(leased_until=stale)
+    with pytest.raises(actions.StaleVersion):
+        actions.do_leased_change(sample, lambda: actions.do_update_trigger(
+            trigger.pk, text="Lost.", actor=annotator, expected_version=sample.version, pass_number=1),
+            actor=annotator)
+    assert Trigger.objects.get(pk=trigger.pk).text == "Renewed with the change."
+    assert Assignment.objects.get(pk=mine.pk).leased_until > stale + timedelta(seconds=60)
+    # someone else holds it: refused before the change runs
+    sample.refresh_from_db()
+    with pytest.raises(actions.LeaseHeld):
+        actions.do_leased_change(sample, lambda: pytest.fail("ran"), actor=other_annotator)
+
+
 def test_skip_with_reason_then_lead_reassigns(project, annotator, other_annotator, lead):
     actions.do_assign_project(project.pk, [annotator.pk], actor=lead)
     sample = take(project, 1, annotator)
