@@ -2,6 +2,7 @@
 Event, the creator of a project is its lead, and only members see a project."""
 import pytest
 from django.core.management import CommandError, call_command
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from annotator import actions
@@ -13,8 +14,11 @@ pytestmark = pytest.mark.django_db
 
 
 def api(user):
+    """A client that signs in with the user's API token, as a script would: every request loads its user afresh
+    (``force_authenticate`` would hand each request the same user object, and with it the memberships that
+    object cached for an earlier request)."""
     client = APIClient()
-    client.force_authenticate(user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
     return client
 
 
