@@ -41,7 +41,7 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 BATCH_ROWS = 20_000  # rows of all tables together per batch: a few COPY statements per 100,000 rows
-ANALYZE_AFTER_ROWS = 10_000  # an import of this many rows or more refreshes the statistics of its tables (ANALYZE)
+ANALYZE_SHARE = 0.1  # a write that adds this share of a table's rows (or more) refreshes its statistics (ANALYZE)
 QUEUED_BATCHES = 2
 
 # Binary COPY sends each value in the column type's wire format: no text to parse on the server, no escaping
@@ -430,14 +430,12 @@ class BulkWriter:
             _raise(error)
         if not started:
             return
-        if sum(self.counts.values()) >= ANALYZE_AFTER_ROWS:
-            # A bulk load leaves the planner's statistics of these tables behind (PostgreSQL's advice for
-            # "populating a database": run ANALYZE afterwards); until autovacuum gets to them, the queries that
-            # follow an import (the project page, the workspace, an export: a sort of 500,000 triggers) are
-            # planned as if the tables were still empty. Once the import is committed, then: after a rollback
-            # there is nothing new to measure.
-            tables = [model._meta.db_table for model, n in self.counts.items() if n]
-            transaction.on_commit(lambda: analyze(tables), using=connection.alias)
+        # A bulk load leaves the planner's statistics of its tables behind (PostgreSQL's advice for "populating a
+        # database": run ANALYZE afterwards); until autovacuum gets to them, the queries that follow an import (the
+        # project page, the workspace, an export: a sort of 500,000 triggers) are planned as if the rows were not
+        # there. Once the import is committed, then: after a rollback there is nothing new to measure.
+        written = {model._meta.db_table: n for model, n in self.counts.items() if n}
+        transaction.on_commit(lambda: analyze_grown(written), using=connection.alias)
         if self.set_based:
             with connection.cursor() as cursor:
                 for table, before in self._sequences.items():
@@ -465,12 +463,19 @@ class BulkWriter:
             _raise(error)
 
 
-def analyze(tables: Sequence[str]) -> None:
-    """Refresh PostgreSQL's planner statistics of ``tables`` (no-op elsewhere)."""
-    if connection.vendor != "postgresql" or not tables:
-        return
+def analyze_grown(written: dict[str, int]) -> list[str]:
+    """ANALYZE the tables to which ``written`` (table -> rows added) added at least ``ANALYZE_SHARE`` of the rows
+    the planner knew of (autovacuum's own rule, without its wait); returns them. Two statements whatever the
+    sizes (one when no table grew enough); nothing on other databases."""
+    if connection.vendor != "postgresql" or not written:
+        return []
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(t) for t in tables))
+        cursor.execute("SELECT relname, reltuples FROM pg_class WHERE oid = ANY(%s::regclass[])", [list(written)])
+        known = dict(cursor.fetchall())
+        grown = [t for t, n in written.items() if n >= ANALYZE_SHARE * max(known.get(t, 0), 0)]
+        if grown:
+            cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(t) for t in grown))
+    return grown
 
 
 def _raise(error: BaseException):
