@@ -14,7 +14,7 @@ The pytest steps use ``DATABASE_URL``/``REDIS_URL`` (default: ``postgres://postg
 ``redis://127.0.0.1:6379/8``; pytest-django creates its own ``test_*`` database there). The throwaway services
 are started on free ports; the machine's PostgreSQL and Redis are never restarted.
 
-    .venv/bin/python bench/reliability.py                # everything (about 10 minutes on 2 cores)
+    .venv/bin/python bench/reliability.py                # everything (about 18 minutes on 2 cores)
     .venv/bin/python bench/reliability.py --quick        # load smoke instead of the full load
     .venv/bin/python bench/reliability.py --skip load    # steps: load, fault-load, faults, hardening
 """
