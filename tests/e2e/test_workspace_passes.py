@@ -51,7 +51,9 @@ def press(page, key, version):
 
 
 def settled(page):
-    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-settling, .htmx-added, .htmx-swapping')")
+    """htmx is done swapping. A selector wait: a string given to wait_for_function is evaluated with eval, which
+    the pages' CSP forbids (it failed so, now and then, once the swap had replaced the polled document)."""
+    page.wait_for_selector(".htmx-request, .htmx-settling, .htmx-added, .htmx-swapping", state="detached")
 
 
 def exported(page, live_server, sample) -> str:
