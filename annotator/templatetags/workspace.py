@@ -4,21 +4,20 @@ whole page once per page, instead of a dozen template nodes per form. The HTML i
 from __future__ import annotations
 
 from django import template
+from django.template.defaulttags import CsrfTokenNode
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from ..models import Trigger
 
 register = template.Library()
-_CSRF = '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
 
 
 def _shared(context) -> tuple[str, str]:
     """(the CSRF field as ``{% csrf_token %}`` writes it, the ``version`` and ``seen`` fields), once per render."""
     cached = context.render_context.get("workspace_change_fields")
     if cached is None:
-        token = context.get("csrf_token")
-        csrf = format_html(_CSRF, token) if token and token != "NOTPROVIDED" else SafeString()  # noqa: S105 (Django's marker)
+        csrf = CsrfTokenNode().render(context)  # what {% csrf_token %} writes
         state = format_html('<input type="hidden" name="version" value="{}"><input type="hidden" name="seen" '
                             'value="{}">', context["sample"].version, context.get("seen", ""))
         cached = context.render_context["workspace_change_fields"] = (csrf, state)
