@@ -25,10 +25,12 @@ import argparse
 import json
 import os
 import random
+import shlex
 import statistics
 import subprocess
 import sys
 import time
+import timeit
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -249,6 +251,11 @@ def main(argv=None) -> int:
                                       + [ProjectMember(project=project, user=u, role="annotator") for u in users])
 
     load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    from bench.run import machine
+
+    info = machine()
+    # how fast this machine runs plain Python: the figures scale with it (pages are Python-bound)
+    python_ms = min(timeit.repeat("sum(range(10**7))", number=1, repeat=5)) * 1000
     figures, have = {}, 0
     for n in args.sizes:
         t0 = time.perf_counter()
@@ -261,7 +268,11 @@ def main(argv=None) -> int:
         assert Sample.objects.filter(project=project).count() == n
 
     names = list(next(iter(figures.values())))
-    lines = [f"Workspace server time on PostgreSQL, {args.requests} requests each (in-process Django test client: "
+    lines = [f"Command: `{shlex.join(sys.orig_argv)}`  ",
+             f"Machine: {info['cpu']}, {info['cores']} cores, {info['ram_gib']} GiB RAM; Python {info['python']} "
+             f"(`sum(range(10**7))`: {python_ms:.0f} ms), Django {info['django']}, {info['database']} "
+             f"({info['driver']}); commit {info['commit']}  ",
+             f"Workspace server time on PostgreSQL, {args.requests} requests each (in-process Django test client: "
              f"middleware, session, views, templates; no network). Load at start: `{load}`", "",
              "| request | " + " | ".join(f"{n:,} samples: p50 / p95 ms, queries" for n in args.sizes) + " |",
              "|---|" + "---|" * len(args.sizes)]
@@ -283,7 +294,8 @@ def main(argv=None) -> int:
     if args.out:
         Path(args.out).write_text(table + "\n")
     if args.json:
-        Path(args.json).write_text(json.dumps({"load": load, "figures": figures}, indent=2))
+        Path(args.json).write_text(json.dumps({"command": sys.orig_argv, "machine": info, "python_ms": python_ms,
+                                               "load": load, "figures": figures}, indent=2))
     return 0
 
 

@@ -36,6 +36,29 @@ def test_pass_screen_shows_image_question_triggers_tags_and_side_panels(client, 
     assert partial.content.decode().lstrip().startswith('<div id="work"')
 
 
+def test_the_screen_after_a_change_carries_the_new_version_and_last_event_so_the_next_change_goes_through(
+        client, annotator, started):
+    import re
+
+    from annotator.models import Event
+
+    _project, sample, triggers = started
+    client.force_login(annotator)
+    url = f"/work/samples/{sample.pk}/"
+    version = sample.version
+    for n, trigger in enumerate(triggers[:3], start=1):
+        r = client.post(url + "edit/", {"trigger": trigger.pk, "version": version, "text": f"Edit {n}."}, **HX)
+        assert r.status_code == 200, r.content[:300]
+        html = r.content.decode()
+        version = int(re.search(r'name="version" value="(\d+)"', html).group(1))
+        seen = int(re.search(r'name="seen" value="(\d+)"', html).group(1))
+        assert version == Sample.objects.get(pk=sample.pk).version == sample.version + n
+        assert seen == Event.objects.filter(sample=sample).latest("id").pk
+        assert f"Edit {n}." in html and sample.question in html
+    assert [t.text for t in Trigger.objects.filter(pk__in=[t.pk for t in triggers[:3]]).order_by("position")] == \
+        ["Edit 1.", "Edit 2.", "Edit 3."]
+
+
 def test_stale_save_gets_409_with_what_changed_and_reapply(client, annotator, lead, started):
     _project, sample, triggers = started
     client.force_login(annotator)
