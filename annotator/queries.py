@@ -1,9 +1,15 @@
 """Read-side helpers shared by pages and the API (a fixed number of queries each)."""
 from __future__ import annotations
 
-from django.db.models import Count, Q
+from datetime import datetime, time
 
-from .models import Image, Project, Sample
+from django.db.models import Avg, Count, Q, Sum
+from django.utils import timezone
+
+from .actions.workspace import READY
+from .models import Assignment, Image, Project, Sample
+
+OPEN, DONE, SKIPPED = Assignment.Status.OPEN, Assignment.Status.DONE, Assignment.Status.SKIPPED
 
 
 def project_overview(project: Project) -> dict:
@@ -41,3 +47,32 @@ def projects_with_counts(projects=None):
         n_samples=Count("samples", distinct=True),
         n_final=Count("samples", filter=Q(samples__state=Sample.State.FINAL), distinct=True),
     ).order_by("name")
+
+
+def start_of_today():
+    """Midnight of today, in the current time zone."""
+    return timezone.make_aware(datetime.combine(timezone.localdate(), time.min))
+
+
+def queue_rows(user=None, projects=None):
+    """Per (project, annotator, pass): ready, waiting, leased, done today, done, skipped, average seconds.
+    ``user``: only theirs (else everyone's); ``projects``: only in these (a queryset). One grouped query."""
+    now, today = timezone.now(), start_of_today()
+    qs = Assignment.objects.all() if user is None else Assignment.objects.filter(annotator=user)
+    if projects is not None:
+        qs = qs.filter(project__in=projects)
+    return list(
+        qs.values("project_id", "project__name", "annotator_id", "annotator__username", "pass_number")
+        .annotate(
+            ready=Count("id", filter=READY),
+            waiting=Count("id", filter=Q(status=OPEN) & ~READY),
+            leased=Count("id", filter=Q(status=OPEN, leased_until__gt=now)),
+            done_today=Count("id", filter=Q(status=DONE, finished_at__gte=today)),
+            done=Count("id", filter=Q(status=DONE)),
+            skipped=Count("id", filter=Q(status=SKIPPED)),
+            seconds=Sum("work_seconds", filter=Q(status=DONE)),
+            timed=Count("work_seconds", filter=Q(status=DONE)),
+            avg_seconds=Avg("work_seconds", filter=Q(status=DONE)),
+        )
+        .order_by("project__name", "annotator__username", "pass_number")
+    )

@@ -2,13 +2,11 @@
 lead assignment panel, who-did-which-pass panel, trigger lineage. Thin: reads here, writes via ``actions``."""
 from __future__ import annotations
 
-from datetime import datetime, time
-
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Avg, Count, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, OuterRef, Subquery
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -30,6 +28,7 @@ from .permissions import (
     role_required,
     sample_access,
 )
+from .queries import queue_rows
 from .roles import ANNOTATOR, LEAD
 
 OPEN, DONE, SKIPPED = Assignment.Status.OPEN, Assignment.Status.DONE, Assignment.Status.SKIPPED
@@ -175,34 +174,6 @@ def trigger_history(request, pk):
 
 
 # ------------------------------------------------------------------------------------------------- home
-def _today():
-    return timezone.make_aware(datetime.combine(timezone.localdate(), time.min))
-
-
-def queue_rows(user=None, projects=None):
-    """Per (project, annotator, pass): ready, waiting, leased, done today, done, skipped, average seconds.
-    ``user``: only theirs (else everyone's); ``projects``: only in these (a queryset). One grouped query."""
-    now, today = timezone.now(), _today()
-    qs = Assignment.objects.all() if user is None else Assignment.objects.filter(annotator=user)
-    if projects is not None:
-        qs = qs.filter(project__in=projects)
-    return list(
-        qs.values("project_id", "project__name", "annotator_id", "annotator__username", "pass_number")
-        .annotate(
-            ready=Count("id", filter=READY),
-            waiting=Count("id", filter=Q(status=OPEN) & ~READY),
-            leased=Count("id", filter=Q(status=OPEN, leased_until__gt=now)),
-            done_today=Count("id", filter=Q(status=DONE, finished_at__gte=today)),
-            done=Count("id", filter=Q(status=DONE)),
-            skipped=Count("id", filter=Q(status=SKIPPED)),
-            seconds=Sum("work_seconds", filter=Q(status=DONE)),
-            timed=Count("work_seconds", filter=Q(status=DONE)),
-            avg_seconds=Avg("work_seconds", filter=Q(status=DONE)),
-        )
-        .order_by("project__name", "annotator__username", "pass_number")
-    )
-
-
 def _summaries(rows) -> list[dict]:
     people: dict[int, dict] = {}
     for r in rows:
