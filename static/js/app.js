@@ -46,6 +46,13 @@
     all[i].classList.add("selected");
     all[i].scrollIntoView({ block: "nearest" });
   }
+  // the top bar's "? Shortcuts" button, the overlay's close button and a click beside its card toggle it too
+  document.addEventListener("click", function (e) {
+    var t = e.target.closest && e.target.closest("[data-help-toggle]");
+    var help = document.getElementById("help");
+    if (!t || !help || (t === help && e.target !== help)) { return; }
+    help.hidden = t === help ? true : !help.hidden;
+  });
   document.addEventListener("keydown", function (e) {
     if (typing(e) || e.ctrlKey || e.metaKey || e.altKey) { return; }
     var help = document.getElementById("help");

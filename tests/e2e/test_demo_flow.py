@@ -38,7 +38,7 @@ def test_new_user_signs_in_opens_a_sample_and_exports(live_server, page, capsys)
     key = page.inner_text("h1.key")
     assert key in ("Happy/astronaut.jpg", "Happy/grace_hopper.jpg", "excitement/cameraman.png")
     img = page.locator("figure.image img")
-    assert img.evaluate("i => i.complete && i.naturalWidth") > 100  # the photograph loaded through the view
+    assert img.evaluate("i => i.decode().then(() => i.naturalWidth)") > 100  # the photo loaded (decode() waits for it)
     page.keyboard.press("?")
     assert page.locator("#help").is_visible()
     page.keyboard.press("Escape")

@@ -56,7 +56,7 @@ def rate(browser, live_server, username, score, note=""):
     page.keyboard.press("n")                     # the first project with something to rate
     page.wait_for_selector("#rate-form")
     page.wait_for_load_state("load")
-    assert page.locator(".zoom-stage img").evaluate("i => i.complete && i.naturalWidth") == 64
+    assert page.locator(".zoom-stage img").evaluate("i => i.decode().then(() => i.naturalWidth)") == 64
     assert "4–5 if the triggers make sense" in page.inner_text("#review")
     page.keyboard.press("?")
     assert "choose the rating" in page.inner_text("#help")

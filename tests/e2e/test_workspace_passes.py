@@ -70,13 +70,20 @@ def test_pass1_remove_hallucinations_by_keyboard(live_server, page, ready):
     project, sample = ready
     v = sign_in_and_take_next(page, live_server)
     assert "Pass 1: remove hallucinations" in page.inner_text("h1")
-    assert page.locator(".zoom-stage img").evaluate("i => i.complete && i.naturalWidth") == 64
+    assert page.locator(".zoom-stage img").evaluate("i => i.decode().then(() => i.naturalWidth)") == 64
     page.keyboard.press("+")
     assert float(page.get_attribute(".zoom-stage", "data-zoom")) > 1
     page.keyboard.press("0")
     page.keyboard.press("?")
     assert page.locator("#help").is_visible() and "remove as hallucination" in page.inner_text("#help")
     page.keyboard.press("Escape")
+    assert not page.locator("#help").is_visible()
+    page.click("header [data-help-toggle]")      # the same help from the top bar's button, for the mouse
+    assert page.locator("#help").is_visible()
+    page.click("#help h2")                       # a click on the card keeps it open
+    assert page.locator("#help").is_visible()
+    page.click("#help h2 [data-help-toggle]")    # its close button
+    assert not page.locator("#help").is_visible()
 
     v = press(page, "y", v)                      # 1st: keep "Broad smile"
     page.keyboard.press("j")                     # 2nd: the unicorn
