@@ -13,6 +13,14 @@ bounded. Each ``COPY`` is complete before it starts (a whole batch of one table)
 left in the middle of one, and a failure on either side ends cleanly in a rollback. With SQLite, batches are
 inserted by the calling thread (``executemany``).
 
+**Streaming.** While most rows go to one table (an EIBench ground truth: 500,000 triggers and nothing else),
+``streaming(model)`` writes that table's rows straight into one ``COPY`` held open by the calling thread, a
+thousand at a time: the server stores them as they arrive, on the other core, and the calling thread only waits
+when the server falls behind (the socket is full). No batches, no worker thread, no ``COPY`` to finish and start
+again every 20,000 rows, no hand-over of the GIL between two threads: with the worker, the server was left idle
+about half of the time, waiting for one thread or the other. Rows of other tables meanwhile, or a statement of
+the caller's own (``exclusive()``), end that ``COPY`` first (a new one is opened for the next rows).
+
 **Foreign keys.** PostgreSQL checks a foreign key with one query per inserted row (an ``SPI`` call: start an
 executor, look the key up, lock the row ``FOR KEY SHARE``, stop the executor). For an import that is most of the
 server's work: measured here, two thirds of it for 100,000 samples with 500,000 triggers. So, when the
@@ -35,12 +43,13 @@ import queue
 import threading
 from array import array
 from collections.abc import Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 BATCH_ROWS = 20_000  # rows of all tables together per batch: a few COPY statements per 100,000 rows
+STREAM_ROWS = 1_000  # rows of a streamed table written into its open COPY at a time
 ANALYZE_SHARE = 0.1  # a write that adds this share of a table's rows (or more) refreshes its statistics (ANALYZE)
 QUEUED_BATCHES = 2
 
@@ -316,6 +325,8 @@ class BulkWriter:
         self._foreign_keys: _ForeignKeys | None = None
         self._ids: dict[str, _IdRuns] = {}  # table -> ids of the rows sent (set-based checks)
         self._sequences: dict[str, int] = {}  # table without an id column -> its sequence before the first row
+        self._streamed = None  # the model whose rows go into the open COPY (see streaming)
+        self._stream: tuple | None = None  # (ExitStack, write_row, id column index) of the COPY open now
 
     def table(self, model, columns: Sequence[str]) -> list[tuple]:
         """Declare ``model``'s columns (before the first batch); returns the list to append its rows to.
@@ -338,11 +349,93 @@ class BulkWriter:
 
     def maybe_send(self):
         """Send the waiting rows as a batch if there are enough of them (call it after each few rows)."""
+        if self._streamed is not None:
+            streamed = self.tables[self._streamed][1]
+            if len(streamed) >= STREAM_ROWS:
+                self._write_stream(streamed)
         if sum(map(len, self._waiting)) >= self.batch_rows:
             self.send()
 
+    @contextmanager
+    def streaming(self, model):
+        """Within this block, ``model``'s rows go into one ``COPY`` from the calling thread as they come (see the
+        module's docstring); other tables' rows still go in batches. Nothing changes on other databases."""
+        if not self.postgres:
+            yield
+            return
+        if self._streamed is not None:
+            raise RuntimeError("one table at a time is streamed")
+        self._streamed = model
+        try:
+            yield
+            self._write_stream(self.tables[model][1])
+        except BaseException as exc:
+            self._end_stream(exc)
+            raise
+        finally:
+            self._streamed = None
+        self._end_stream()
+
+    def _write_stream(self, rows: list):
+        """Write ``rows`` (the streamed table's waiting rows) into its open COPY, opening it if need be."""
+        if not rows:
+            return
+        if self._stream is None:
+            self._open_stream()
+        _stack, write_row, id_at = self._stream
+        with connection.wrap_database_errors:
+            for row in rows:
+                write_row(row)
+        self.counts[self._streamed] += len(rows)
+        if id_at is not None:
+            self._ids[self._streamed._meta.db_table].add(row[id_at] for row in rows)
+        rows.clear()
+
+    def _open_stream(self):
+        if self._sender is None:
+            self._start()
+        self.wait()  # the worker has nothing under way: the connection is ours
+        model = self._streamed
+        columns = self.tables[model][0]
+        stack = ExitStack()
+        try:
+            stack.enter_context(self._lock)  # the worker (and exclusive()) wait until the COPY ends
+            cursor = stack.enter_context(connection.connection.cursor())
+            with connection.wrap_database_errors:
+                if self.set_based:
+                    cursor.execute("SET LOCAL session_replication_role = replica")
+
+                    def back_to_origin(exc_type, _exc, _tb):  # once the COPY went well (else: rolled back)
+                        if exc_type is None:
+                            cursor.execute("SET LOCAL session_replication_role = origin")
+                        return False
+
+                    stack.push(back_to_origin)
+                copy = stack.enter_context(cursor.copy(_copy_sql(model, columns)))
+            copy.set_types(_pg_types(model, columns))
+        except BaseException:
+            stack.close()
+            raise
+        self._stream = (stack, copy.write_row,
+                        columns.index("id") if self.set_based and "id" in columns else None)
+
+    def _end_stream(self, exc: BaseException | None = None):
+        """End the open COPY, if any: the server has stored every row written into it when this returns (or, with
+        ``exc``, the COPY is abandoned and fails, which rolls the transaction back)."""
+        stream, self._stream = self._stream, None
+        if stream is None:
+            return
+        stack = stream[0]
+        if exc is None:
+            with connection.wrap_database_errors:
+                stack.close()
+        else:
+            with suppress(Exception):  # the caller's exception is the one that says why
+                stack.__exit__(type(exc), exc, exc.__traceback__)
+
     def send(self):
         """Send the rows waiting now, as one batch (the worker thread writes it while the caller goes on)."""
+        self._end_stream()
         batch = []
         for model, (columns, rows) in self.tables.items():
             if rows:
@@ -370,7 +463,8 @@ class BulkWriter:
     @contextmanager
     def exclusive(self):
         """A block of the caller's own statements (drawing ids, reporting progress) while the writer is open:
-        they wait for the batch being written, and run with every trigger and check as usual."""
+        they wait for the batch being written (or end the open COPY), and run with every trigger and check as usual."""
+        self._end_stream()
         with self._lock:
             yield
 
@@ -420,7 +514,7 @@ class BulkWriter:
     def close(self):
         """Write what is left, wait until it is in the database and check it; raises what went wrong."""
         try:
-            self.send()
+            self.send()  # (ends an open COPY first)
         except BaseException:
             self._stop(abandon=True)
             raise
@@ -456,6 +550,7 @@ class BulkWriter:
             return
         for rows in self._waiting:
             rows.clear()
+        self._end_stream(exc)
         error = self._stop(abandon=True)
         if error is not None and isinstance(exc, DatabaseError) and exc.__cause__ is not error:
             # The calling thread's statement failed because the worker's COPY had failed the transaction

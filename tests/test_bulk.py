@@ -248,3 +248,89 @@ def test_a_write_that_grows_a_table_refreshes_the_planners_statistics_once_commi
           BulkWriter(batch_rows=20) as bulk):
         add(bulk, bulk.table(Image, IMAGE), image_rows(project, rows // 10 + 1))  # a tenth of what it knew, and more
     assert reltuples("annotator_image") == Image.objects.count()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# streaming(model): one table's rows into one COPY held open by the calling thread
+# ---------------------------------------------------------------------------------------------------------
+def open_copy(bulk) -> bool:
+    return bulk._stream is not None
+
+
+def test_streamed_rows_other_tables_rows_and_own_statements_all_arrive(project, set_based, monkeypatch):
+    """Samples streamed (before their images, a few at a time), images in batches meanwhile, and an id drawn in
+    between: each batch and each statement ends the open COPY first, the next streamed rows open another one."""
+    import annotator.bulk as bulk_module
+
+    monkeypatch.setattr(bulk_module, "STREAM_ROWS", 1)
+    opened = []
+    with transaction.atomic(), BulkWriter(batch_rows=6, set_based_checks=set_based) as bulk:
+        samples, images = bulk.table(Sample, SAMPLE), bulk.table(Image, IMAGE)
+        rows = image_rows(project, 12)
+        with bulk.streaming(Sample):
+            for ordinal, (row, pk) in enumerate(zip(rows, reserve_ids(Sample, 12), strict=True)):
+                samples.append(sample_row(project, pk, row[0], ordinal))
+                bulk.maybe_send()  # written into the COPY (opened again after a batch of images)
+                opened.append(open_copy(bulk))
+                if ordinal == 7:
+                    with bulk.exclusive():
+                        assert not open_copy(bulk)
+                        assert Project.objects.filter(pk=project.pk).exists()  # a statement of the caller's own
+                images.append(row)
+                bulk.maybe_send()  # every 6 images: a batch, which ends the COPY
+        assert not open_copy(bulk)
+        if bulk.postgres:
+            assert all(opened)
+            assert session_replication_role() == "origin"
+    assert Image.objects.count() == Sample.objects.count() == 12
+    assert bulk.counts == {Image: 12, Sample: 12}
+    assert sorted(Sample.objects.values_list("ordinal", flat=True)) == list(range(12))
+
+
+@pytest.mark.django_db(transaction=True)  # SQLite checks foreign keys at COMMIT only
+def test_a_streamed_reference_to_a_row_not_written_is_refused(project, set_based):
+    (image,) = image_rows(project, 1)
+    first, second = reserve_ids(Sample, 2)
+    key = r"image_id\)=\(1000000000\)" if connection.vendor == "postgresql" else "FOREIGN KEY"
+    with pytest.raises(IntegrityError, match=key), transaction.atomic(), \
+            BulkWriter(set_based_checks=set_based) as bulk:
+        images, samples = bulk.table(Image, IMAGE), bulk.table(Sample, SAMPLE)
+        add(bulk, images, [image])
+        with bulk.streaming(Sample):
+            add(bulk, samples, [sample_row(project, first, image[0], 0), sample_row(project, second, 10**9, 1)])
+    assert not Sample.objects.exists()
+
+
+def test_an_exception_of_the_caller_while_streaming_rolls_back(project, monkeypatch):
+    import annotator.bulk as bulk_module
+
+    monkeypatch.setattr(bulk_module, "STREAM_ROWS", 2)
+    with pytest.raises(RuntimeError, match="parser failed"), transaction.atomic(), BulkWriter() as bulk:
+        images = bulk.table(Image, IMAGE)
+        with bulk.streaming(Image):
+            add(bulk, images, image_rows(project, 7))  # three COPY writes done, the COPY still open
+            assert open_copy(bulk) == bulk.postgres
+            raise RuntimeError("parser failed")
+    assert not open_copy(bulk)
+    assert not Image.objects.exists()  # rolled back, and the connection answers at once
+
+
+def test_a_row_the_driver_cannot_stream_rolls_back(project, monkeypatch):
+    import annotator.bulk as bulk_module
+
+    monkeypatch.setattr(bulk_module, "STREAM_ROWS", 1)
+    bad = ("not an id", project.pk, "bad", "", "", None, None)
+    with pytest.raises((TypeError, DatabaseError)), transaction.atomic(), BulkWriter() as bulk:
+        images = bulk.table(Image, IMAGE)
+        with bulk.streaming(Image):
+            add(bulk, images, [*image_rows(project, 1), bad])
+    assert not Image.objects.exists()
+
+
+def test_a_constraint_the_server_rejects_while_streaming_is_an_integrity_error(project):
+    (row,) = image_rows(project, 1)
+    with pytest.raises(IntegrityError), transaction.atomic(), BulkWriter() as bulk:
+        images = bulk.table(Image, IMAGE)
+        with bulk.streaming(Image):
+            add(bulk, images, [row, (row[0] + 10**9, *row[1:])])  # the same (project, dataset_key) twice
+    assert not Image.objects.exists()

@@ -381,19 +381,21 @@ def import_eibench(*, project_name: str, questions: Source | None = None, ground
             truth: dict[str, tuple[int | None, int, int]] = {}  # key -> (sample id, truth ordinal, line)
             if ground_truth:
                 truth_ordinal = count(starts["truth"])
-                for rec in eibench.read_ground_truth(ground_truth.path, ground_truth.name):
-                    if isinstance(rec, ImportProblem):
-                        problem(truth_problems, rec)
-                        continue
-                    line, key, value = rec
-                    seen = truth.get(key)
-                    if seen is not None:
-                        problem(truth_problems, ImportProblem(
-                            ground_truth.name, line, f"duplicate image path {key!r} (first on line {seen[2]})"))
-                        continue
-                    pk = writer.new_sample_id()
-                    truth[key] = (pk, next(truth_ordinal), line)
-                    writer.trigger_list(pk, value)
+                # Nothing but triggers here: they go into one COPY as they come (BulkWriter.streaming).
+                with bulk.streaming(Trigger):
+                    for rec in eibench.read_ground_truth(ground_truth.path, ground_truth.name):
+                        if isinstance(rec, ImportProblem):
+                            problem(truth_problems, rec)
+                            continue
+                        line, key, value = rec
+                        seen = truth.get(key)
+                        if seen is not None:
+                            problem(truth_problems, ImportProblem(
+                                ground_truth.name, line, f"duplicate image path {key!r} (first on line {seen[2]})"))
+                            continue
+                        pk = writer.new_sample_id()
+                        truth[key] = (pk, next(truth_ordinal), line)
+                        writer.trigger_list(pk, value)
             # Then the questions: each line's image and sample (final if it had ground truth).
             if questions:
                 writer.file_problems = _Both(questions_problems)
