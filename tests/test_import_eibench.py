@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 
 from annotator.models import Event, Image, Project, Sample, Trigger
 from tests.conftest import SAMPLE, make_image
@@ -248,22 +248,32 @@ def test_a_failure_while_writing_rolls_everything_back(tmp_path, monkeypatch):
 
 
 def test_rows_go_to_the_database_while_the_files_are_read(monkeypatch):
-    """Batches of about the batch size all along each file, ground truth included: never the whole import at
-    the end (memory would grow with the files, and the server would wait for Python, then Python for it)."""
+    """Batches of about the batch size all along each file, ground truth included, and the streamed table's
+    rows (see BulkWriter.streaming) a few at a time: never the whole import at the end (memory would grow with
+    the files, and the server would wait for Python, then Python for it)."""
+    from annotator import bulk
     from annotator.actions import imports
 
-    batches = []
+    batches, streamed = [], []
 
     class CountingWriter(imports.BulkWriter):
         def send(self):
             batches.append(self.pending)
             super().send()
 
+        def _write_stream(self, rows):
+            if rows:
+                streamed.append(len(rows))
+            super()._write_stream(rows)
+
     monkeypatch.setattr(imports, "BulkWriter", lambda: CountingWriter(batch_rows=10))
+    monkeypatch.setattr(bulk, "STREAM_ROWS", 4)
     import_sample()
     rows = Image.objects.count() + Sample.objects.count() + Trigger.objects.count()
-    assert sum(batches) == rows and len(batches) >= rows // 20
+    assert sum(batches) + sum(streamed) == rows and len(batches) + len(streamed) >= rows // 20
     assert max(batches) < 10 + 10  # a batch ends after the sample (or trigger list) that fills it
+    if connection.vendor == "postgresql":
+        assert streamed and max(streamed) < 4 + 10  # written after the sample or trigger list that reaches 4
 
 
 @pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"),

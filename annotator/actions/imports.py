@@ -401,26 +401,27 @@ def import_eibench(*, project_name: str, questions: Source | None = None, ground
                 writer.file_problems = _Both(questions_problems)
                 basic_lines: dict[str, int] = {}
                 ordinal = count(starts["basic"])
-                for rec in eibench.read_questions(questions.path, questions.name):
-                    if isinstance(rec, ImportProblem):
-                        problem(questions_problems, rec)
-                        continue
-                    line, key, question = rec
-                    first = basic_lines.get(key)
-                    if first is not None:
-                        problem(questions_problems, ImportProblem(
-                            questions.name, line, f"duplicate image path {key!r} (first on line {first})"))
-                        continue
-                    if key in existing_basic:
-                        problem(questions_problems, ImportProblem(
-                            questions.name, line, f"{key!r} is already in project {project_name!r}"))
-                        continue
-                    basic_lines[key] = line
-                    image_id = writer.image(key, questions.name, line)
-                    known = truth.get(key)
-                    writer.sample(image_id, Sample.Kind.BASIC, question, eibench.emotion_from_path(key),
-                                  next(ordinal), None if known is None else known[1], final=known is not None,
-                                  source=None, pk=None if known is None else known[0])
+                with bulk.streaming(Sample):  # samples into one COPY, images in batches meanwhile
+                    for rec in eibench.read_questions(questions.path, questions.name):
+                        if isinstance(rec, ImportProblem):
+                            problem(questions_problems, rec)
+                            continue
+                        line, key, question = rec
+                        first = basic_lines.get(key)
+                        if first is not None:
+                            problem(questions_problems, ImportProblem(
+                                questions.name, line, f"duplicate image path {key!r} (first on line {first})"))
+                            continue
+                        if key in existing_basic:
+                            problem(questions_problems, ImportProblem(
+                                questions.name, line, f"{key!r} is already in project {project_name!r}"))
+                            continue
+                        basic_lines[key] = line
+                        image_id = writer.image(key, questions.name, line)
+                        known = truth.get(key)
+                        writer.sample(image_id, Sample.Kind.BASIC, question, eibench.emotion_from_path(key),
+                                      next(ordinal), None if known is None else known[1], final=known is not None,
+                                      source=None, pk=None if known is None else known[0])
                 for key, (_pk, _ordinal, line) in truth.items():
                     if key not in basic_lines:
                         problem(truth_problems, ImportProblem(
@@ -435,26 +436,28 @@ def import_eibench(*, project_name: str, questions: Source | None = None, ground
                 writer.file_problems = _Both(complex_problems)
                 complex_lines: dict[tuple[str, str], int] = {}
                 ordinal = count(starts["complex"])
-                for rec in eibench.read_complex(complex.path, complex.name):
-                    if isinstance(rec, ImportProblem):
-                        problem(complex_problems, rec)
-                        continue
-                    line, key, question, value = rec
-                    first = complex_lines.get((key, question))
-                    if first is not None:
-                        problem(complex_problems, ImportProblem(
-                            complex.name, line, f"duplicate question for {key!r} (first on line {first})"))
-                        continue
-                    if (key, question) in existing_complex:
-                        problem(complex_problems, ImportProblem(
-                            complex.name, line, f"this question for {key!r} is already in project {project_name!r}"))
-                        continue
-                    complex_lines[key, question] = line
-                    image_id = writer.image(key, complex.name, line)
-                    emotion = eibench.emotion_from_question(question, eibench.emotion_from_path(key))
-                    pk = writer.sample(image_id, Sample.Kind.COMPLEX, question, emotion, next(ordinal), None,
-                                       final=True, source=None)
-                    writer.trigger_list(pk, value)
+                with bulk.streaming(Trigger):  # most of its rows; images and samples in batches
+                    for rec in eibench.read_complex(complex.path, complex.name):
+                        if isinstance(rec, ImportProblem):
+                            problem(complex_problems, rec)
+                            continue
+                        line, key, question, value = rec
+                        first = complex_lines.get((key, question))
+                        if first is not None:
+                            problem(complex_problems, ImportProblem(
+                                complex.name, line, f"duplicate question for {key!r} (first on line {first})"))
+                            continue
+                        if (key, question) in existing_complex:
+                            problem(complex_problems, ImportProblem(
+                                complex.name, line,
+                                f"this question for {key!r} is already in project {project_name!r}"))
+                            continue
+                        complex_lines[key, question] = line
+                        image_id = writer.image(key, complex.name, line)
+                        emotion = eibench.emotion_from_question(question, eibench.emotion_from_path(key))
+                        pk = writer.sample(image_id, Sample.Kind.COMPLEX, question, emotion, next(ordinal), None,
+                                           final=True, source=None)
+                        writer.trigger_list(pk, value)
                 if complex_lines:
                     sources[Sample.Kind.COMPLEX] = {
                         "file": complex.name,
