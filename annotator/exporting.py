@@ -8,12 +8,15 @@ kept triggers in position order. The provenance export has one JSON line per sam
 from __future__ import annotations
 
 import json
+import queue
+import threading
 import zipfile
 from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.module_loading import import_string
 
 from .formats import eibench
@@ -21,6 +24,7 @@ from .models import Event, Project, Sample, Trigger, import_source
 from .provenance import decisions
 
 CHUNK = 5000
+AHEAD_ROWS, AHEAD_PARTS = 1000, 4  # rows read ahead by _ahead's thread: at most this many parts of this many
 EIBENCH_FILES = (eibench.QUESTIONS_FILE, eibench.GROUND_TRUTH_FILE, eibench.COMPLEX_FILE)
 
 
@@ -30,6 +34,67 @@ def _final(project: Project, kind: str):
 
 def _first(row):
     return row[0]
+
+
+_END = object()
+
+
+class _Failed:
+    def __init__(self, error: BaseException):
+        self.error = error
+
+
+def _ahead(rows: Iterator) -> Iterator:
+    """The rows of a streamed query (``QuerySet.iterator()``), read by a thread while the caller works on the
+    previous ones (PostgreSQL; elsewhere ``rows`` as they are).
+
+    A server-side cursor runs its query a ``FETCH`` at a time: read in one thread, the server would be idle while
+    Python writes the rows it fetched, and Python idle while the server finds the next ones. The thread waits
+    for the server with the GIL released. The query starts in the caller's thread (Django's connection is the
+    caller's: its cursor is created there, so it is counted there too); the thread only fetches, through the
+    same connection (psycopg connections take one command at a time, from any thread). At most ``AHEAD_PARTS``
+    parts of ``AHEAD_ROWS`` rows wait, so memory stays flat. Leaving early (an error, a closed download) stops
+    the thread and closes the cursor before the transaction ends."""
+    if connection.vendor != "postgresql":
+        yield from rows
+        return
+    first = next(rows, _END)  # executes the query, here
+    if first is _END:
+        return
+    waiting: queue.Queue = queue.Queue(maxsize=AHEAD_PARTS)
+    chunk = AHEAD_ROWS
+    stop = threading.Event()
+
+    def fetch():
+        try:
+            part = []
+            for row in rows:
+                part.append(row)
+                if len(part) >= chunk:
+                    waiting.put(part)
+                    if stop.is_set():
+                        return
+                    part = []
+            waiting.put(part)
+            waiting.put(_END)
+        except BaseException as exc:  # handed to the caller, raised there
+            waiting.put(_Failed(exc))
+
+    thread = threading.Thread(target=fetch, name="export-fetch", daemon=True)
+    thread.start()
+    try:
+        yield first
+        while (part := waiting.get()) is not _END:
+            if isinstance(part, _Failed):
+                raise part.error
+            yield from part
+    finally:
+        stop.set()
+        while thread.is_alive():  # let it out of a full queue's put
+            with suppress(queue.Empty):
+                waiting.get(timeout=0.05)
+        thread.join()
+        rows.close()  # the server-side cursor, closed (if not already) inside the transaction
 
 
 def _merge(parents, children, parent_id=_first):
@@ -73,8 +138,9 @@ def _trigger_lists(project: Project, kind: str, order: tuple[str, ...]) -> Itera
         .order_by(*(f"sample__{o}" for o in order), "sample_id", "position", "id")
         .values_list("sample_id", "label", "text")
     )
-    for sample, triggers in _merge(rows.iterator(chunk_size=CHUNK), kept.iterator(chunk_size=CHUNK * 5)):
-        yield sample, eibench.render_trigger_list((label, text) for _sid, label, text in triggers)
+    for sample, triggers in _merge(_ahead(rows.iterator(chunk_size=CHUNK)),
+                                   _ahead(kept.iterator(chunk_size=CHUNK * 5))):
+        yield sample, eibench.render_trigger_rows(triggers)
 
 
 def eibench_parts(project: Project) -> dict[str, bool]:
@@ -102,7 +168,8 @@ def eibench_file(project: Project, name: str) -> Iterator[str]:
 def _eibench_file(project: Project, name: str) -> Iterator[str]:
     if name == eibench.QUESTIONS_FILE:
         rows = _final(project, Sample.Kind.BASIC).order_by("ordinal", "id")
-        return eibench.write_questions(rows.values_list("image__dataset_key", "question").iterator(chunk_size=CHUNK))
+        return eibench.write_questions(
+            _ahead(rows.values_list("image__dataset_key", "question").iterator(chunk_size=CHUNK)))
     if name == eibench.GROUND_TRUTH_FILE:
         lists = _trigger_lists(project, Sample.Kind.BASIC, ("truth_ordinal", "ordinal"))
         return eibench.write_ground_truth((row[1], text) for row, text in lists)
@@ -122,8 +189,13 @@ def write_eibench(project: Project, out_dir: Path) -> list[Path]:
             path = Path(out_dir) / name
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(path, "w", encoding="utf-8", newline="") as fh:
+                pending = []  # a write per few hundred records, not per record
                 for chunk in _eibench_file(project, name):
-                    fh.write(chunk)
+                    pending.append(chunk)
+                    if len(pending) >= 512:
+                        fh.write("".join(pending))
+                        pending.clear()
+                fh.write("".join(pending))
             written.append(path)
     return written
 
@@ -202,8 +274,8 @@ def _provenance_lines(project: Project) -> Iterator[str]:
         .values_list("id", "actor__username", "after", "created_at")
     )
     merged = _merge(
-        _merge(samples.iterator(chunk_size=CHUNK), triggers.iterator(chunk_size=CHUNK * 5)),
-        events.iterator(chunk_size=CHUNK * 2),
+        _merge(_ahead(samples.iterator(chunk_size=CHUNK)), _ahead(triggers.iterator(chunk_size=CHUNK * 5))),
+        _ahead(events.iterator(chunk_size=CHUNK * 2)),
         parent_id=lambda pair: pair[0][0],
     )
     # Sections other apps add (settings.EISTUDIO_PROVENANCE_SECTIONS: name → function(project) yielding

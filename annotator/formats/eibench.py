@@ -79,7 +79,15 @@ def trigger_line(position: int, label: str | None, text: str) -> str:
 
 
 def render_trigger_list(items: Iterable[tuple[str | None, str]]) -> str:
-    return "\n".join(trigger_line(i, label, text) for i, (label, text) in enumerate(items, start=1))
+    # trigger_line's rule, inline: an export renders 500,000 lines for 100,000 samples
+    return "\n".join([f"{i}. {text}" if label is None else label + text
+                      for i, (label, text) in enumerate(items, start=1)])
+
+
+def render_trigger_rows(rows: Iterable[tuple]) -> str:
+    """``render_trigger_list`` of rows ``(anything, label, text)`` (an export's query rows, as they come)."""
+    return "\n".join([f"{i}. {text}" if label is None else label + text
+                      for i, (_, label, text) in enumerate(rows, start=1)])
 
 
 # ---------------------------------------------------------------------------------------------------------
