@@ -657,7 +657,7 @@ def report(args, runs: dict[int, dict], info: dict, db_url: str, db_why: str) ->
     cpu = [(n, runs[n]["import"]["extra"]) for n in ns if runs[n]["import"]["extra"].get("server_cpu_s") is not None]
     if cpu:
         out.append("Where the import's time goes, CPU seconds of its fastest pass (Python: reading and checking the "
-                   "files, building rows, formatting them for COPY in the worker thread; PostgreSQL: storing the rows "
+                   "files, building rows, formatting them for COPY (both threads); PostgreSQL: storing the rows "
                    "and their index entries, checking foreign keys): " + "; ".join(
                        f"N={n:,}: {runs[n]['import']['seconds']:.2f} s wall, Python {e['python_cpu_s']:.2f} s, "
                        f"PostgreSQL {e['server_cpu_s']:.2f} s" for n, e in cpu)
@@ -709,8 +709,9 @@ def report(args, runs: dict[int, dict], info: dict, db_url: str, db_why: str) ->
     out += ["Checks:", "", *checks, "", f"For context only: {LABEL_STUDIO_CONTEXT}.", ""]
     out += [
         "¹ SQL statements captured by Django (`CaptureQueriesContext`). The import's bulk rows go through "
-        "PostgreSQL `COPY`, sent by a worker thread on the raw psycopg cursor, which Django does not capture (one "
-        "per table per batch of 20,000 rows); the streamed exports count one query per server-side cursor, not per "
+        "PostgreSQL `COPY` on the raw psycopg cursor, which Django does not capture: one `COPY` held open for the "
+        "table that gets most of a file's rows (triggers, then samples), the other table's rows in batches of "
+        "20,000 sent by a worker thread; the streamed exports count one query per server-side cursor, not per "
         "fetched chunk.",
         "² Python heap peak (`tracemalloc`) in a separate, untimed pass of the same step (timings are taken "
         "without tracemalloc). \"Flat\": the largest N's exports are also run (untimed) on a project of N/2 "
