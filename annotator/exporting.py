@@ -90,11 +90,13 @@ def _ahead(rows: Iterator) -> Iterator:
             yield from part
     finally:
         stop.set()
-        while thread.is_alive():  # let it out of a full queue's put
+        while thread.is_alive():  # left early: let it out of a full queue's put (at the end it is leaving)
             with suppress(queue.Empty):
-                waiting.get(timeout=0.05)
+                waiting.get(timeout=0.01)
         thread.join()
-        rows.close()  # the server-side cursor, closed (if not already) inside the transaction
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()  # the server-side cursor, closed (if not already) inside the transaction
 
 
 def _merge(parents, children, parent_id=_first):
