@@ -334,3 +334,26 @@ def test_a_constraint_the_server_rejects_while_streaming_is_an_integrity_error(p
         with bulk.streaming(Image):
             add(bulk, images, [row, (row[0] + 10**9, *row[1:])])  # the same (project, dataset_key) twice
     assert not Image.objects.exists()
+
+
+def test_a_failure_while_streaming_inside_an_outer_transaction_rolls_back_to_its_savepoint(
+        project, set_based, monkeypatch):
+    import annotator.bulk as bulk_module
+
+    monkeypatch.setattr(bulk_module, "STREAM_ROWS", 1)
+    with transaction.atomic():
+        Image.objects.create(project=project, dataset_key="kept.png")
+        with pytest.raises(RuntimeError), transaction.atomic(), BulkWriter(set_based_checks=set_based) as bulk:
+            images = bulk.table(Image, IMAGE)
+            with bulk.streaming(Image):
+                add(bulk, images, image_rows(project, 3))  # into the open COPY
+                assert open_copy(bulk) == bulk.postgres
+                raise RuntimeError("stop")
+        assert list(Image.objects.values_list("dataset_key", flat=True)) == ["kept.png"]
+        if connection.vendor == "postgresql":
+            assert session_replication_role() == "origin"
+        with BulkWriter(set_based_checks=set_based) as bulk:  # and the next writer streams as well
+            images = bulk.table(Image, IMAGE)
+            with bulk.streaming(Image):
+                images.extend(image_rows(project, 2))
+        assert Image.objects.count() == 3
