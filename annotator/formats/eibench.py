@@ -69,25 +69,21 @@ def parse_trigger_list(value: str) -> list[tuple[str | None, str]]:
     return items
 
 
-def trigger_line(position: int, label: str | None, text: str) -> str:
-    """One rendered line: the imported label as it was, else the canonical ``"position. "``.
+def render_trigger_rows(rows: Iterable[tuple]) -> str:
+    """A trigger list from rows ``(anything, label, text)`` (an export's query rows, as they come): each line is the
+    imported label as it was, else the canonical ``"position. "``.
 
     Actions that add, remove or move triggers reset numbered labels (see ``annotator.actions``), so a stale
-    imported number is never written.
+    imported number is never written. The rule is written once, inline: an export renders 500,000 lines for
+    100,000 samples.
     """
-    return f"{position}. {text}" if label is None else label + text
+    return "\n".join([f"{i}. {text}" if label is None else label + text
+                      for i, (_, label, text) in enumerate(rows, start=1)])
 
 
 def render_trigger_list(items: Iterable[tuple[str | None, str]]) -> str:
-    # trigger_line's rule, inline: an export renders 500,000 lines for 100,000 samples
-    return "\n".join([f"{i}. {text}" if label is None else label + text
-                      for i, (label, text) in enumerate(items, start=1)])
-
-
-def render_trigger_rows(rows: Iterable[tuple]) -> str:
-    """``render_trigger_list`` of rows ``(anything, label, text)`` (an export's query rows, as they come)."""
-    return "\n".join([f"{i}. {text}" if label is None else label + text
-                      for i, (_, label, text) in enumerate(rows, start=1)])
+    """:func:`render_trigger_rows` of ``(label, text)`` pairs."""
+    return render_trigger_rows((None, label, text) for label, text in items)
 
 
 # ---------------------------------------------------------------------------------------------------------
