@@ -53,20 +53,22 @@ def export_text(triggers) -> str:
     return eibench.render_trigger_list((t.label, t.text) for t in kept)
 
 
-def load_sample(pk, *, assignments=True, again: Sample | None = None) -> Sample:
+def load_sample(pk, *, again: Sample | None = None) -> Sample:
     """The sample with its image and project, the id of its last event (``seen``: a 409 lists what came after)
     and, cached on it, its assignments (access checks, the lease and the pass screen share them): two queries.
 
     ``again``: the same sample, loaded earlier in this request (the screen after a change): its own row and
-    ``seen`` are read again, its image and project (which no workspace change touches) are reused."""
+    ``seen`` are read again (one query); its image and project (which no workspace change touches) and the
+    assignments the change saw are reused."""
     last_event = Event.objects.filter(sample=OuterRef("pk")).order_by("-id").values("id")[:1]
     rows = Sample.objects.annotate(seen=Subquery(last_event))
-    sample = get_object_or_404(rows if again is not None else rows.select_related("image", "project"), pk=pk)
     if again is not None:
+        sample = get_object_or_404(rows, pk=pk)
         sample.image, sample.project = again.image, again.project
-    if assignments:
-        sample._ws_assignments = list(Assignment.objects.filter(sample=sample)
-                                      .exclude(status=Assignment.Status.CANCELLED).select_related("annotator"))
+        sample._ws_assignments = again._ws_assignments
+    else:
+        sample = get_object_or_404(rows.select_related("image", "project"), pk=pk)
+        _assignments(sample)
     return sample
 
 
@@ -357,15 +359,13 @@ def work_change(request, pk, op):
     note = ""
     if op == "undo":
         note = f"Undid {result.after.get('undid', 'the last change').replace('trigger.', '')}."
-    return _work(request, sample.pk, note=note, assignments=sample._ws_assignments, again=sample)
+    return _work(request, sample.pk, note=note, again=sample)
 
 
-def _work(request, pk, *, error="", note="", status=200, assignments=None, again=None):
-    """The pass screen's #work partial after a change (the assignments the change saw, and the sample's image and
-    project, are reused)."""
-    sample = load_sample(pk, assignments=assignments is None, again=again)
-    if assignments is not None:
-        sample._ws_assignments = assignments
+def _work(request, pk, *, error="", note="", status=200, again=None):
+    """The pass screen's #work partial after a change (``again``: the sample the change saw, see
+    :func:`load_sample`)."""
+    sample = load_sample(pk, again=again)
     context = pass_context(sample, request.user, access=sample_access(request.user, sample), error=error, note=note)
     if not request.htmx:
         if error:
